@@ -1,0 +1,253 @@
+//! Building a [`Client`]: project, region or base URL, credentials, timeouts and retries.
+
+use crate::auth::{Auth, Credentials, DEFAULT_AUTH_URL};
+use crate::error::{Error, Result};
+use crate::generated::{Client, PATH_PREFIX, PATH_PREFIX_PARAMS};
+use crate::hooks::{Inner, Shared};
+use crate::region::Region;
+use crate::retry::{Budget, RetryConfig};
+use progenitor_client::ClientInfo;
+use reqwest::Url;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `User-Agent` this crate sends.
+pub const USER_AGENT: &str = concat!("sinch-conversation-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Configuration for a [`Client`]; start with [`Client::builder`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    project_id: Option<String>,
+    region: Region,
+    base_url: Option<String>,
+    auth_url: Option<String>,
+    credentials: Option<Credentials>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    retry: RetryConfig,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            project_id: None,
+            region: Region::default(),
+            base_url: None,
+            auth_url: None,
+            credentials: None,
+            timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryConfig::default(),
+            http: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("project_id", &self.project_id)
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .field("auth_url", &self.auth_url)
+            .field("credentials", &self.credentials)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Reads `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET` (OAuth2 credentials) and the
+    /// optional `SINCH_REGION` (us, eu, br), `SINCH_BASE_URL` and `SINCH_AUTH_URL`.
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let need = |name: &str| {
+            var(name).ok_or_else(|| Error::Config(format!("environment variable {name} is not set")))
+        };
+        let mut b = ClientBuilder::default()
+            .project_id(need("SINCH_PROJECT_ID")?)
+            .credentials(Credentials::oauth2(need("SINCH_KEY_ID")?, need("SINCH_KEY_SECRET")?));
+        if let Some(r) = var("SINCH_REGION") {
+            b = b.region(r.parse()?);
+        }
+        if let Some(u) = var("SINCH_BASE_URL") {
+            b = b.base_url(u);
+        }
+        if let Some(u) = var("SINCH_AUTH_URL") {
+            b = b.auth_url(u);
+        }
+        Ok(b)
+    }
+
+    /// The project every call is made in (required).
+    pub fn project_id(mut self, id: impl Into<String>) -> Self {
+        self.project_id = Some(id.into());
+        self
+    }
+    /// The region of your apps (default [`Region::Us`]).
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = region;
+        self
+    }
+    /// Overrides the regional URL (proxies, tests). Plain `http` only to loopback hosts.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+    /// Overrides the OAuth2 token endpoint. Plain `http` only to loopback hosts.
+    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_url = Some(url.into());
+        self
+    }
+    /// The access key and how to present it (required).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+    /// Timeout of one attempt, from sending to the end of the body (default 30 s; `None`: none).
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Connect timeout of the client's own connection pool (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Retry settings (default [`RetryConfig::default`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Uses your `reqwest::Client` (its pool, proxy and TLS settings) instead of a new one.
+    /// [`Self::connect_timeout`] then does not apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let project_id = self
+            .project_id
+            .filter(|p| !p.trim().is_empty())
+            .ok_or_else(|| Error::Config("project_id is required".into()))?;
+        let credentials = self
+            .credentials
+            .ok_or_else(|| Error::Config("credentials are required".into()))?;
+        let base = checked_url(
+            "base_url",
+            self.base_url.as_deref().unwrap_or(&self.region.base_url()),
+        )?;
+        let auth_url = checked_url("auth_url", self.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL))?;
+
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?,
+        };
+        let baseurl = format!(
+            "{}{}",
+            base.as_str().trim_end_matches('/'),
+            fill_prefix(PATH_PREFIX, PATH_PREFIX_PARAMS, &project_id)?
+        );
+        let shared = Shared {
+            auth: Auth::new(&credentials, http.clone(), auth_url, self.retry.clone()),
+            budget: Budget::new(self.retry.budget),
+            retry: self.retry,
+            timeout: self.timeout,
+            project_id,
+        };
+        Ok(Client::new_with_client(&baseurl, http, Inner(Arc::new(shared))))
+    }
+}
+
+/// Puts the project id into the spec's shared path prefix (`/v1/projects/{project_id}`).
+fn fill_prefix(prefix: &str, params: &[&str], project_id: &str) -> Result<String> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let mut out = prefix.to_string();
+    for p in params {
+        if *p != "project_id" {
+            return Err(Error::Config(format!(
+                "the spec's path prefix needs {p:?}, which this client cannot configure"
+            )));
+        }
+        let encoded = utf8_percent_encode(project_id, NON_ALPHANUMERIC).to_string();
+        out = out.replace(&format!("{{{p}}}"), &encoded);
+    }
+    Ok(out)
+}
+
+/// A URL the client may talk to: `https`, or `http` to a loopback host only, so that keys and
+/// tokens never cross a network in clear text.
+fn checked_url(what: &str, raw: &str) -> Result<Url> {
+    let url = Url::parse(raw).map_err(|e| Error::Config(format!("{what} {raw:?}: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(Error::Config(format!(
+            "{what} must use https (plain http is allowed only for loopback hosts): {raw}"
+        ))),
+        other => Err(Error::Config(format!("{what} has unsupported scheme {other:?}"))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl Client {
+    /// A builder with the defaults: region us, OAuth2, 30 s timeout, 3 retries.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment (see [`ClientBuilder::from_env`]).
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The project this client calls.
+    pub fn project_id(&self) -> &str {
+        &self.inner().0.project_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_http_only() {
+        for ok in [
+            "https://example.com",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:3000",
+            "http://localhost:1",
+        ] {
+            assert!(checked_url("u", ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://example.com", "http://10.0.0.1", "http://localhost.evil.com", "ftp://x"] {
+            assert!(matches!(checked_url("u", bad), Err(Error::Config(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn project_id_is_encoded_into_the_prefix() {
+        let p = fill_prefix("/v1/projects/{project_id}", &["project_id"], "a b/c").unwrap();
+        assert_eq!(p, "/v1/projects/a%20b%2Fc");
+        assert!(fill_prefix("/v1/{tenant}", &["tenant"], "x").is_err());
+    }
+}

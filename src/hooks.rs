@@ -1,0 +1,173 @@
+//! progenitor's `exec` hook: authentication, retries, deadlines, tracing and error bodies for
+//! every generated operation, in one loop.
+
+use crate::auth::Auth;
+use crate::error::{from_error_body, Failure};
+use crate::generated::Client;
+use crate::retry::{self, Budget, RetryConfig};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::{Request, Response, StatusCode};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+/// State shared by every clone of a [`Client`]: credentials, token cache, retry settings and
+/// budget. Built by [`crate::ClientBuilder`].
+#[derive(Clone)]
+pub struct Inner(pub(crate) Arc<Shared>);
+
+pub(crate) struct Shared {
+    pub(crate) auth: Auth,
+    pub(crate) retry: RetryConfig,
+    pub(crate) budget: Budget,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) project_id: String,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("project_id", &self.0.project_id)
+            .field("auth", &self.0.auth)
+            .field("retry", &self.0.retry)
+            .field("timeout", &self.0.timeout)
+            .finish()
+    }
+}
+
+impl ClientHooks<Inner> for Client {
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        run(self, request, info.operation_id).await
+    }
+}
+
+async fn run(client: &Client, mut request: Request, op: &'static str) -> reqwest::Result<Response> {
+    let shared = &*client.inner().0;
+    let cfg = &shared.retry;
+    let started = Instant::now();
+    let deadline = cfg.max_elapsed.map(|d| started + d);
+    let method = request.method().clone();
+    // Also covers a caller-supplied reqwest::Client, which has its own default headers.
+    request
+        .headers_mut()
+        .entry(reqwest::header::USER_AGENT)
+        .or_insert(reqwest::header::HeaderValue::from_static(crate::config::USER_AGENT));
+    let mut retries = 0u32;
+    let mut refreshed = false;
+
+    loop {
+        let attempt = retries + u32::from(refreshed) + 1;
+        // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
+        // copy shares its bytes.
+        let may_repeat = retries < cfg.max_retries || (!refreshed && shared.auth.is_oauth());
+        let mut spare = if may_repeat { request.try_clone() } else { None };
+        let token = match shared.auth.authorize(&mut request).await {
+            Ok(t) => t,
+            Err(e) => return Ok(failure_response(Failure::Auth(e), StatusCode::UNAUTHORIZED)),
+        };
+        if let Some(t) = attempt_timeout(shared.timeout, deadline) {
+            if t.is_zero() {
+                return Ok(deadline_response(started));
+            }
+            *request.timeout_mut() = Some(t);
+        }
+
+        let span = tracing::debug_span!("sinch.request", operation = op, attempt, status = tracing::field::Empty);
+        let result = client
+            .client()
+            .execute(request)
+            .instrument(span.clone())
+            .await;
+
+        let (wait, reason) = match result {
+            Ok(resp) => {
+                let status = resp.status();
+                span.record("status", status.as_u16());
+                if status.is_success() {
+                    shared.budget.deposit();
+                    return Ok(resp);
+                }
+                // A rejected token is replaced once, whatever the retry settings say.
+                if let (StatusCode::UNAUTHORIZED, false, Some(used)) = (status, refreshed, &token) {
+                    if let Some(next) = spare.take() {
+                        shared.auth.invalidate(used);
+                        refreshed = true;
+                        request = next;
+                        continue;
+                    }
+                }
+                let Some(next) = spare.filter(|_| {
+                    retries < cfg.max_retries && retry::status_is_retryable(cfg, &method, status)
+                }) else {
+                    return Ok(read_error(resp).await);
+                };
+                let wait = match retry::parse_retry_after(resp.headers()) {
+                    Some(w) if w > cfg.max_retry_after => return Ok(read_error(resp).await),
+                    Some(w) => w,
+                    None => cfg.backoff(retries + 1),
+                };
+                if !within(deadline, wait) || !shared.budget.try_withdraw() {
+                    return Ok(read_error(resp).await);
+                }
+                request = next;
+                (wait, format!("HTTP {status}"))
+            }
+            Err(e) => {
+                let Some(next) = spare.filter(|_| {
+                    retries < cfg.max_retries && retry::error_is_retryable(cfg, &method, &e)
+                }) else {
+                    return Err(e);
+                };
+                let wait = cfg.backoff(retries + 1);
+                if !within(deadline, wait) || !shared.budget.try_withdraw() {
+                    return Err(e);
+                }
+                request = next;
+                (wait, e.without_url().to_string())
+            }
+        };
+        retries += 1;
+        tracing::debug!(operation = op, retry = retries, ?wait, %reason, "retrying");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn within(deadline: Option<Instant>, wait: Duration) -> bool {
+    deadline.is_none_or(|d| Instant::now() + wait < d)
+}
+
+/// The per-attempt timeout: the configured one, shortened to what is left of the deadline.
+fn attempt_timeout(timeout: Option<Duration>, deadline: Option<Instant>) -> Option<Duration> {
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    match (timeout, left) {
+        (Some(t), Some(l)) => Some(t.min(l)),
+        (t, l) => t.or(l),
+    }
+}
+
+/// Reads an error response's body once and carries the parsed failure to `Error::from`.
+async fn read_error(resp: Response) -> Response {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let failure = match resp.bytes().await {
+        Ok(body) => from_error_body(status, headers, &body),
+        Err(e) => Failure::Timeout(e.without_url().to_string()),
+    };
+    failure_response(failure, status)
+}
+
+fn deadline_response(started: Instant) -> Response {
+    let msg = format!("call deadline reached after {:?}", started.elapsed());
+    failure_response(Failure::Timeout(msg), StatusCode::REQUEST_TIMEOUT)
+}
+
+/// A body-less response that carries `failure`; the generated code hands it back unread as
+/// `UnexpectedResponse` (the normalised spec documents no error statuses).
+fn failure_response(failure: Failure, status: StatusCode) -> Response {
+    let mut resp = http::Response::new(Vec::<u8>::new());
+    *resp.status_mut() = status;
+    resp.extensions_mut().insert(failure);
+    Response::from(resp)
+}

@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod auth;
+mod config;
+mod error;
+mod generated;
+mod hooks;
+mod macros;
+mod pagination;
+mod region;
+mod retry;
+
+pub use auth::{Credentials, DEFAULT_AUTH_URL};
+pub use config::{ClientBuilder, USER_AGENT};
+pub use error::{ApiError, AuthError, Error, Result};
+pub use generated::{builder, types, Client, ClientInfo, ResponseValue, PATH_PREFIX};
+pub use hooks::Inner;
+pub use region::Region;
+pub use retry::{parse_retry_after, BudgetConfig, RetryConfig};
+
+/// Everything needed to make calls: the client, its per-area operation traits, stream helpers.
+pub mod prelude {
+    pub use crate::generated::prelude::*;
+    pub use crate::{Credentials, Error, Region, Result, RetryConfig};
+    pub use futures_util::{StreamExt as _, TryStreamExt as _};
+}
