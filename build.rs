@@ -22,7 +22,8 @@ fn main() {
     let text = fs::read_to_string(SPEC).unwrap_or_else(|e| panic!("reading {SPEC}: {e}"));
     let mut doc: serde_json::Value =
         serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{SPEC} is not valid YAML: {e}"));
-    let found = normalize::normalize(&mut doc).unwrap_or_else(|e| panic!("normalising {SPEC}: {e}"));
+    let found =
+        normalize::normalize(&mut doc).unwrap_or_else(|e| panic!("normalising {SPEC}: {e}"));
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
         .unwrap_or_else(|e| panic!("{SPEC} is not an OpenAPI 3.0 document: {e}"));
 
@@ -35,7 +36,11 @@ fn main() {
         .with_derive("PartialEq");
     for e in &found.open_enums {
         let impls = [TypeImpl::Display, TypeImpl::FromStr];
-        settings.with_replacement(&e.name, format!("crate::types::{}", e.name), impls.into_iter());
+        settings.with_replacement(
+            &e.name,
+            format!("crate::types::{}", e.name),
+            impls.into_iter(),
+        );
     }
     for u in &found.tagged_unions {
         settings.with_replacement(&u.name, format!("crate::types::{}", u.name), [].into_iter());

@@ -81,7 +81,13 @@ pub fn rust_name(name: &str) -> String {
     let cleaned: String = name
         .replace('\'', "")
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let out = cleaned.to_upper_camel_case();
     match out.chars().next() {
@@ -200,9 +206,10 @@ fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)
 }
 
 fn is_string_enum(s: &Value) -> bool {
-    s.get("enum").and_then(Value::as_array).is_some_and(|vals| {
-        !vals.is_empty() && vals.iter().all(|v| v.is_string() || v.is_null())
-    }) && s.get("type").and_then(Value::as_str).unwrap_or("string") == "string"
+    s.get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|vals| !vals.is_empty() && vals.iter().all(|v| v.is_string() || v.is_null()))
+        && s.get("type").and_then(Value::as_str).unwrap_or("string") == "string"
 }
 
 /// Transform 3 — inline string enums (in properties, array items, maps and parameters) become
@@ -297,7 +304,8 @@ fn hoist_within(
         // is the server's business, so it is dropped with the move.
         if let Some(obj) = hoisted.as_object_mut() {
             obj.remove("default");
-            obj.entry("type").or_insert_with(|| Value::String("string".into()));
+            obj.entry("type")
+                .or_insert_with(|| Value::String("string".into()));
         }
         if !out.iter().any(|(n, _)| n == &name) {
             out.push((name, hoisted));
@@ -309,7 +317,13 @@ fn hoist_within(
     };
     if let Some(Value::Object(props)) = obj.get_mut("properties") {
         for (prop, sub) in props.iter_mut() {
-            hoist_within(sub, &format!("{context}{}", rust_name(prop)), false, taken, out);
+            hoist_within(
+                sub,
+                &format!("{context}{}", rust_name(prop)),
+                false,
+                taken,
+                out,
+            );
         }
     }
     if let Some(items) = obj.get_mut("items") {
@@ -358,7 +372,10 @@ fn fresh_name(
 /// each and progenitor is told to use it in place of the closed enum typify would generate:
 /// Sinch adds channels and statuses without notice and an unknown value must not fail a response.
 pub fn collect_open_enums(doc: &Value) -> Vec<OpenEnum> {
-    let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) else {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
         return vec![];
     };
     schemas
@@ -382,14 +399,18 @@ pub fn collect_open_enums(doc: &Value) -> Vec<OpenEnum> {
 /// variant so a new kind (a new channel-specific message type) still deserializes and
 /// re-serializes unchanged. Unions whose tag values cannot be determined are left to typify.
 pub fn collect_tagged_unions(doc: &Value) -> Vec<TaggedUnion> {
-    let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) else {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
         return vec![];
     };
     let mut out = Vec::new();
     'schemas: for (name, s) in schemas {
         let (Some(Value::Array(one_of)), Some(tag)) = (
             s.get("oneOf"),
-            s.pointer("/discriminator/propertyName").and_then(Value::as_str),
+            s.pointer("/discriminator/propertyName")
+                .and_then(Value::as_str),
         ) else {
             continue;
         };
@@ -409,7 +430,9 @@ pub fn collect_tagged_unions(doc: &Value) -> Vec<TaggedUnion> {
             };
             // The tag value: the mapping's key, else the variant's single-valued tag enum.
             let value = mapping.get(target).cloned().or_else(|| {
-                let vals = schemas.get(target)?.pointer(&format!("/properties/{tag}/enum"))?;
+                let vals = schemas
+                    .get(target)?
+                    .pointer(&format!("/properties/{tag}/enum"))?;
                 match vals.as_array()?.as_slice() {
                     [Value::String(v)] => Some(v.clone()),
                     _ => None,
@@ -473,7 +496,8 @@ pub fn collect_paged(doc: &Value) -> Vec<Paged> {
             else {
                 continue;
             };
-            let Some(page) = components.and_then(|c| c.pointer(&format!("/schemas/{page_ref}"))) else {
+            let Some(page) = components.and_then(|c| c.pointer(&format!("/schemas/{page_ref}")))
+            else {
                 continue;
             };
             let required = |name: &str| {

@@ -78,16 +78,21 @@ impl fmt::Debug for Credentials {
 
 /// The per-client authenticator used by the hooks.
 pub(crate) enum Auth {
-    Basic(HeaderValue),
-    OAuth2(TokenSource),
+    Basic { key_id: String, header: HeaderValue },
+    OAuth2(Box<TokenSource>),
 }
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Auth::Basic(_) => f.write_str("Basic([redacted])"),
+            Auth::Basic { key_id, .. } => f
+                .debug_struct("Basic")
+                .field("key_id", key_id)
+                .field("key_secret", &"[redacted]")
+                .finish(),
             Auth::OAuth2(t) => f
                 .debug_struct("OAuth2")
+                .field("key_id", &t.key_id)
                 .field("token_url", &t.url.as_str())
                 .field("cached_token", &t.cached().map(|_| "[redacted]"))
                 .finish(),
@@ -96,17 +101,26 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    pub(crate) fn new(creds: &Credentials, http: reqwest::Client, url: Url, retry: RetryConfig) -> Self {
+    pub(crate) fn new(
+        creds: &Credentials,
+        http: reqwest::Client,
+        url: Url,
+        retry: RetryConfig,
+    ) -> Self {
         match creds.scheme {
-            Scheme::Basic => Auth::Basic(creds.basic_header()),
-            Scheme::OAuth2 => Auth::OAuth2(TokenSource {
+            Scheme::Basic => Auth::Basic {
+                key_id: creds.key_id.clone(),
+                header: creds.basic_header(),
+            },
+            Scheme::OAuth2 => Auth::OAuth2(Box::new(TokenSource {
                 http,
                 url,
+                key_id: creds.key_id.clone(),
                 basic: creds.basic_header(),
                 current: RwLock::new(None),
                 refresh: tokio::sync::Mutex::new(()),
                 retry,
-            }),
+            })),
         }
     }
 
@@ -116,13 +130,14 @@ impl Auth {
         req: &mut reqwest::Request,
     ) -> Result<Option<Arc<Token>>, AuthError> {
         match self {
-            Auth::Basic(h) => {
-                req.headers_mut().insert(AUTHORIZATION, h.clone());
+            Auth::Basic { header, .. } => {
+                req.headers_mut().insert(AUTHORIZATION, header.clone());
                 Ok(None)
             }
             Auth::OAuth2(src) => {
                 let token = src.token().await?;
-                req.headers_mut().insert(AUTHORIZATION, token.header.clone());
+                req.headers_mut()
+                    .insert(AUTHORIZATION, token.header.clone());
                 Ok(Some(token))
             }
         }
@@ -155,6 +170,7 @@ pub(crate) struct Token {
 pub(crate) struct TokenSource {
     http: reqwest::Client,
     url: Url,
+    key_id: String,
     basic: HeaderValue,
     current: RwLock<Option<Arc<Token>>>,
     /// Held only while fetching, so concurrent callers cause one token request.
@@ -256,7 +272,9 @@ impl TokenSource {
             .as_deref()
             .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
         {
-            return Err(AuthError::InvalidResponse("token_type is not bearer".into()));
+            return Err(AuthError::InvalidResponse(
+                "token_type is not bearer".into(),
+            ));
         }
         let mut header = HeaderValue::try_from(format!("Bearer {}", parsed.access_token))
             .map_err(|_| AuthError::InvalidResponse("token is not a valid header value".into()))?;

@@ -66,11 +66,15 @@ impl ClientBuilder {
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let need = |name: &str| {
-            var(name).ok_or_else(|| Error::Config(format!("environment variable {name} is not set")))
+            var(name)
+                .ok_or_else(|| Error::Config(format!("environment variable {name} is not set")))
         };
         let mut b = ClientBuilder::default()
             .project_id(need("SINCH_PROJECT_ID")?)
-            .credentials(Credentials::oauth2(need("SINCH_KEY_ID")?, need("SINCH_KEY_SECRET")?));
+            .credentials(Credentials::oauth2(
+                need("SINCH_KEY_ID")?,
+                need("SINCH_KEY_SECRET")?,
+            ));
         if let Some(r) = var("SINCH_REGION") {
             b = b.region(r.parse()?);
         }
@@ -143,7 +147,10 @@ impl ClientBuilder {
             "base_url",
             self.base_url.as_deref().unwrap_or(&self.region.base_url()),
         )?;
-        let auth_url = checked_url("auth_url", self.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL))?;
+        let auth_url = checked_url(
+            "auth_url",
+            self.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL),
+        )?;
 
         let http = match self.http {
             Some(h) => h,
@@ -164,13 +171,23 @@ impl ClientBuilder {
             timeout: self.timeout,
             project_id,
         };
-        Ok(Client::new_with_client(&baseurl, http, Inner(Arc::new(shared))))
+        Ok(Client::new_with_client(
+            &baseurl,
+            http,
+            Inner(Arc::new(shared)),
+        ))
     }
 }
 
 /// Puts the project id into the spec's shared path prefix (`/v1/projects/{project_id}`).
 fn fill_prefix(prefix: &str, params: &[&str], project_id: &str) -> Result<String> {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // Everything but RFC 3986 unreserved characters.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     let mut out = prefix.to_string();
     for p in params {
         if *p != "project_id" {
@@ -178,7 +195,7 @@ fn fill_prefix(prefix: &str, params: &[&str], project_id: &str) -> Result<String
                 "the spec's path prefix needs {p:?}, which this client cannot configure"
             )));
         }
-        let encoded = utf8_percent_encode(project_id, NON_ALPHANUMERIC).to_string();
+        let encoded = utf8_percent_encode(project_id, SEGMENT).to_string();
         out = out.replace(&format!("{{{p}}}"), &encoded);
     }
     Ok(out)
@@ -194,7 +211,9 @@ fn checked_url(what: &str, raw: &str) -> Result<Url> {
         "http" => Err(Error::Config(format!(
             "{what} must use https (plain http is allowed only for loopback hosts): {raw}"
         ))),
-        other => Err(Error::Config(format!("{what} has unsupported scheme {other:?}"))),
+        other => Err(Error::Config(format!(
+            "{what} has unsupported scheme {other:?}"
+        ))),
     }
 }
 
@@ -239,15 +258,23 @@ mod tests {
         ] {
             assert!(checked_url("u", ok).is_ok(), "{ok}");
         }
-        for bad in ["http://example.com", "http://10.0.0.1", "http://localhost.evil.com", "ftp://x"] {
-            assert!(matches!(checked_url("u", bad), Err(Error::Config(_))), "{bad}");
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.com",
+            "ftp://x",
+        ] {
+            assert!(
+                matches!(checked_url("u", bad), Err(Error::Config(_))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn project_id_is_encoded_into_the_prefix() {
-        let p = fill_prefix("/v1/projects/{project_id}", &["project_id"], "a b/c").unwrap();
-        assert_eq!(p, "/v1/projects/a%20b%2Fc");
+        let p = fill_prefix("/v1/projects/{project_id}", &["project_id"], "a b/c-d_e.f~").unwrap();
+        assert_eq!(p, "/v1/projects/a%20b%2Fc-d_e.f~");
         assert!(fill_prefix("/v1/{tenant}", &["tenant"], "x").is_err());
     }
 }

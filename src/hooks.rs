@@ -53,7 +53,9 @@ async fn run(client: &Client, mut request: Request, op: &'static str) -> reqwest
     request
         .headers_mut()
         .entry(reqwest::header::USER_AGENT)
-        .or_insert(reqwest::header::HeaderValue::from_static(crate::config::USER_AGENT));
+        .or_insert(reqwest::header::HeaderValue::from_static(
+            crate::config::USER_AGENT,
+        ));
     let mut retries = 0u32;
     let mut refreshed = false;
 
@@ -62,7 +64,11 @@ async fn run(client: &Client, mut request: Request, op: &'static str) -> reqwest
         // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
         // copy shares its bytes.
         let may_repeat = retries < cfg.max_retries || (!refreshed && shared.auth.is_oauth());
-        let mut spare = if may_repeat { request.try_clone() } else { None };
+        let mut spare = if may_repeat {
+            request.try_clone()
+        } else {
+            None
+        };
         let token = match shared.auth.authorize(&mut request).await {
             Ok(t) => t,
             Err(e) => return Ok(failure_response(Failure::Auth(e), StatusCode::UNAUTHORIZED)),
@@ -74,7 +80,12 @@ async fn run(client: &Client, mut request: Request, op: &'static str) -> reqwest
             *request.timeout_mut() = Some(t);
         }
 
-        let span = tracing::debug_span!("sinch.request", operation = op, attempt, status = tracing::field::Empty);
+        let span = tracing::debug_span!(
+            "sinch.request",
+            operation = op,
+            attempt,
+            status = tracing::field::Empty
+        );
         let result = client
             .client()
             .execute(request)

@@ -128,9 +128,9 @@ pub(crate) fn status_is_retryable(cfg: &RetryConfig, method: &Method, status: St
         StatusCode::TOO_MANY_REQUESTS => true,
         // The server says it did not take the request: safe even for POST.
         StatusCode::SERVICE_UNAVAILABLE => true,
-        StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
-            is_idempotent(method) || cfg.retry_ambiguous_posts
-        }
+        StatusCode::INTERNAL_SERVER_ERROR
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::GATEWAY_TIMEOUT => is_idempotent(method) || cfg.retry_ambiguous_posts,
         _ => false,
     }
 }
@@ -152,7 +152,10 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(v).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// The shared token bucket (see [`BudgetConfig`]). Lock-free: one atomic per client.
@@ -202,7 +205,8 @@ mod tests {
             .initial_backoff(Duration::from_millis(100))
             .max_backoff(Duration::from_millis(300));
         for retry in 1..10 {
-            let cap = Duration::from_millis(100 * (1 << (retry - 1))).min(Duration::from_millis(300));
+            let cap =
+                Duration::from_millis(100 * (1 << (retry - 1))).min(Duration::from_millis(300));
             for _ in 0..50 {
                 assert!(cfg.backoff(retry) <= cap);
             }
@@ -217,7 +221,10 @@ mod tests {
         let later = SystemTime::now() + Duration::from_secs(30);
         h.insert(RETRY_AFTER, httpdate::fmt_http_date(later).parse().unwrap());
         let d = parse_retry_after(&h).unwrap();
-        assert!(d > Duration::from_secs(27) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(parse_retry_after(&h), None);
     }
@@ -225,14 +232,42 @@ mod tests {
     #[test]
     fn post_is_not_retried_after_ambiguous_failures() {
         let cfg = RetryConfig::default();
-        assert!(status_is_retryable(&cfg, &Method::POST, StatusCode::TOO_MANY_REQUESTS));
-        assert!(status_is_retryable(&cfg, &Method::POST, StatusCode::SERVICE_UNAVAILABLE));
-        assert!(!status_is_retryable(&cfg, &Method::POST, StatusCode::INTERNAL_SERVER_ERROR));
-        assert!(!status_is_retryable(&cfg, &Method::POST, StatusCode::BAD_GATEWAY));
-        assert!(status_is_retryable(&cfg, &Method::GET, StatusCode::INTERNAL_SERVER_ERROR));
-        assert!(!status_is_retryable(&cfg, &Method::GET, StatusCode::BAD_REQUEST));
+        assert!(status_is_retryable(
+            &cfg,
+            &Method::POST,
+            StatusCode::TOO_MANY_REQUESTS
+        ));
+        assert!(status_is_retryable(
+            &cfg,
+            &Method::POST,
+            StatusCode::SERVICE_UNAVAILABLE
+        ));
+        assert!(!status_is_retryable(
+            &cfg,
+            &Method::POST,
+            StatusCode::INTERNAL_SERVER_ERROR
+        ));
+        assert!(!status_is_retryable(
+            &cfg,
+            &Method::POST,
+            StatusCode::BAD_GATEWAY
+        ));
+        assert!(status_is_retryable(
+            &cfg,
+            &Method::GET,
+            StatusCode::INTERNAL_SERVER_ERROR
+        ));
+        assert!(!status_is_retryable(
+            &cfg,
+            &Method::GET,
+            StatusCode::BAD_REQUEST
+        ));
         let opted = cfg.retry_ambiguous_posts(true);
-        assert!(status_is_retryable(&opted, &Method::POST, StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(status_is_retryable(
+            &opted,
+            &Method::POST,
+            StatusCode::INTERNAL_SERVER_ERROR
+        ));
     }
 
     #[test]

@@ -1,0 +1,1 @@
+//! Webhook callbacks: signature verification and typed events (in progress).
