@@ -103,6 +103,9 @@ macro_rules! open_enum {
 
 /// A union tagged by a property (`{"message_type": "FLOWS", ...}`), with a catch-all
 /// `Unknown(serde_json::Value)` variant that keeps a kind this version does not know verbatim.
+/// Our spec models unions as flat objects, so only an upstream spec with discriminated `oneOf`
+/// (after `cargo xtask update-spec --write`) expands it.
+#[allow(unused_macros)]
 macro_rules! tagged_union {
     (
         $(#[doc = $doc:expr])*
@@ -160,4 +163,5 @@ macro_rules! tagged_union {
 }
 
 pub(crate) use open_enum;
+#[allow(unused_imports)]
 pub(crate) use tagged_union;
