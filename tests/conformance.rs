@@ -12,6 +12,10 @@
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use sinch_conversation::types;
+
+#[path = "support/json.rs"]
+mod json;
+use json::{canonical, first_difference};
 use std::path::{Path, PathBuf};
 
 type Check = fn(&Value) -> Result<Value, String>;
@@ -224,50 +228,6 @@ const OWN: &[(&str, Check)] = table! {
     "error.json" => Error,
 };
 
-/// `null` fields and empty lists dropped; numbers as f64.
-fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, x)| !x.is_null() && x.as_array().is_none_or(|a| !a.is_empty()))
-                .map(|(k, x)| (k.clone(), canonical(x)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        Value::Number(n) => serde_json::json!(n.as_f64()),
-        other => other.clone(),
-    }
-}
-
-/// The first JSON pointer where two documents differ.
-fn first_difference(a: &Value, b: &Value, at: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()) {
-                let path = format!("{at}/{k}");
-                match (x.get(k), y.get(k)) {
-                    (Some(p), Some(q)) => {
-                        if let Some(d) = first_difference(p, q, &path) {
-                            return Some(d);
-                        }
-                    }
-                    (Some(_), None) => return Some(format!("{path}: dropped")),
-                    (None, Some(_)) => return Some(format!("{path}: added")),
-                    (None, None) => unreachable!(),
-                }
-            }
-            None
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (p, q))| first_difference(p, q, &format!("{at}/{i}"))),
-        _ if a == b => None,
-        _ => Some(format!("{at}: {a} became {b}")),
-    }
-}
-
 fn check(dir: &Path, file: &str, f: Check) -> Result<(), String> {
     let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("read: {e}"))?;
     let original: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
@@ -281,7 +241,9 @@ fn check(dir: &Path, file: &str, f: Check) -> Result<(), String> {
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SINCH_FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sinch-java-v1"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sinch-java-v1")
+        });
     dir.is_dir().then_some(dir)
 }
 
@@ -291,7 +253,12 @@ fn json_files(dir: &Path, base: &Path, out: &mut Vec<String>) {
         if path.is_dir() {
             json_files(&path, base, out);
         } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/"));
+            out.push(
+                path.strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
         }
     }
 }
@@ -318,7 +285,11 @@ fn independent_corpus_round_trips() {
             },
         }
     }
-    let stale: Vec<_> = CORPUS.iter().filter(|(f, _)| !files.iter().any(|x| x == f)).map(|(f, _)| *f).collect();
+    let stale: Vec<_> = CORPUS
+        .iter()
+        .filter(|(f, _)| !files.iter().any(|x| x == f))
+        .map(|(f, _)| *f)
+        .collect();
     println!(
         "fixtures: {ok} round-tripped, {} failed, {} unmapped",
         failed.len(),
@@ -330,8 +301,14 @@ fn independent_corpus_round_trips() {
     for u in &unmapped {
         println!("  unmapped: {u}");
     }
-    assert!(failed.is_empty() && unmapped.is_empty(), "{failed:#?}\n{unmapped:#?}");
-    assert!(stale.is_empty(), "mapped files missing from the corpus: {stale:?}");
+    assert!(
+        failed.is_empty() && unmapped.is_empty(),
+        "{failed:#?}\n{unmapped:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "mapped files missing from the corpus: {stale:?}"
+    );
 }
 
 #[test]
@@ -341,7 +318,11 @@ fn own_examples_round_trip() {
         .iter()
         .filter_map(|(file, f)| check(&dir, file, *f).err().map(|e| format!("{file}: {e}")))
         .collect();
-    println!("own examples: {} round-tripped, {} failed", OWN.len() - failed.len(), failed.len());
+    println!(
+        "own examples: {} round-tripped, {} failed",
+        OWN.len() - failed.len(),
+        failed.len()
+    );
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
@@ -349,7 +330,10 @@ fn own_examples_round_trip() {
 fn the_comparison_catches_real_differences() {
     let a = serde_json::json!({"x": 1, "y": null, "e": [], "z": [1.5, {"k": "v"}]});
     let same = serde_json::json!({"x": 1.0, "z": [1.5, {"k": "v"}]});
-    assert_eq!(first_difference(&canonical(&a), &canonical(&same), ""), None);
+    assert_eq!(
+        first_difference(&canonical(&a), &canonical(&same), ""),
+        None
+    );
     let dropped = serde_json::json!({"x": 1, "z": [1.5, {}]});
     assert_eq!(
         first_difference(&canonical(&a), &canonical(&dropped), ""),

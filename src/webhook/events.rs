@@ -1,0 +1,184 @@
+//! Callback payloads as one typed enum.
+
+use crate::types;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// Why a callback body could not be turned into an [`Event`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The body is not JSON.
+    #[error("callback body is not JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The body is JSON but not an object.
+    #[error("callback body is not a JSON object")]
+    NotAnObject,
+    /// The body names a known kind of callback but does not match its documented shape.
+    #[error("{kind} callback does not match its schema: {source}")]
+    Invalid {
+        /// The trigger name of the callback kind, such as `MESSAGE_INBOUND`.
+        kind: &'static str,
+        /// What did not match.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The common fields every callback carries, borrowed from the event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Envelope<'a> {
+    /// The app the callback concerns.
+    pub app_id: Option<&'a str>,
+    /// The project.
+    pub project_id: Option<&'a str>,
+    /// When the API accepted the underlying request or message.
+    pub accepted_time: Option<DateTime<Utc>>,
+    /// When the event happened on the channel.
+    pub event_time: Option<DateTime<Utc>>,
+    /// The `message_metadata` given when the message was sent.
+    pub message_metadata: Option<&'a str>,
+    /// The `correlation_id` given when the message was sent.
+    pub correlation_id: Option<&'a str>,
+}
+
+macro_rules! events {
+    ($($(#[doc = $doc:literal])* $variant:ident($ty:ident) = $key:literal, $trigger:literal;)*) => {
+        /// A callback delivered to a webhook, one variant per kind.
+        ///
+        /// The variant is chosen by the payload field the body carries (`message`,
+        /// `message_delivery_report`, ...). A body with none of the known fields is
+        /// [`Event::Unknown`], kept verbatim, so a kind Sinch adds later is not an error.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Event {
+            $($(#[doc = $doc])* $variant(types::$ty),)*
+            /// A kind of callback this version does not know, as received.
+            Unknown(Map<String, Value>),
+        }
+
+        /// Payload field -> trigger name, in the order fields are looked for.
+        const KINDS: &[(&str, &str)] = &[$(($key, $trigger)),*];
+
+        impl Event {
+            /// The webhook trigger that produces this kind of callback, such as
+            /// `MESSAGE_INBOUND`; `None` for [`Event::Unknown`].
+            pub fn trigger(&self) -> Option<&'static str> {
+                match self {
+                    $(Event::$variant(_) => Some($trigger),)*
+                    Event::Unknown(_) => None,
+                }
+            }
+
+            /// The fields every callback carries.
+            pub fn envelope(&self) -> Envelope<'_> {
+                match self {
+                    $(Event::$variant(e) => Envelope {
+                        app_id: e.app_id.as_deref(),
+                        project_id: e.project_id.as_deref(),
+                        accepted_time: e.accepted_time,
+                        event_time: e.event_time,
+                        message_metadata: e.message_metadata.as_deref(),
+                        correlation_id: e.correlation_id.as_deref(),
+                    },)*
+                    Event::Unknown(m) => {
+                        let text = |k: &str| m.get(k).and_then(Value::as_str);
+                        let time = |k: &str| text(k).and_then(|t| t.parse().ok());
+                        Envelope {
+                            app_id: text("app_id"),
+                            project_id: text("project_id"),
+                            accepted_time: time("accepted_time"),
+                            event_time: time("event_time"),
+                            message_metadata: text("message_metadata"),
+                            correlation_id: text("correlation_id"),
+                        }
+                    }
+                }
+            }
+
+            fn from_object(m: Map<String, Value>) -> Result<Event, ParseError> {
+                $(if m.contains_key($key) {
+                    return serde_json::from_value(Value::Object(m))
+                        .map(Event::$variant)
+                        .map_err(|source| ParseError::Invalid { kind: $trigger, source });
+                })*
+                Ok(Event::Unknown(m))
+            }
+        }
+
+        impl serde::Serialize for Event {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Event::$variant(e) => e.serialize(s),)*
+                    Event::Unknown(m) => m.serialize(s),
+                }
+            }
+        }
+    };
+}
+
+// Each kind has its own payload field; the first one present decides.
+events! {
+    /// A contact sent a message.
+    MessageInbound(MessageInboundEvent) = "message", "MESSAGE_INBOUND";
+    /// A contact sent a message, with personal data redacted by Smart Conversations.
+    MessageInboundSmartConversationRedaction(MessageInboundSmartConversationRedactionEvent)
+        = "message_redaction", "MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION";
+    /// A sent message changed delivery status.
+    MessageDeliveryReport(MessageDeliveryReceiptEvent) = "message_delivery_report", "MESSAGE_DELIVERY";
+    /// A message was handed to a channel.
+    MessageSubmit(MessageSubmitEvent) = "message_submit_notification", "MESSAGE_SUBMIT";
+    /// A contact caused an event, such as composing or a reaction.
+    EventInbound(EventInboundEvent) = "event", "EVENT_INBOUND";
+    /// A sent event changed delivery status.
+    EventDeliveryReport(EventDeliveryReceiptEvent) = "event_delivery_report", "EVENT_DELIVERY";
+    /// A conversation started.
+    ConversationStart(ConversationStartEvent) = "conversation_start_notification", "CONVERSATION_START";
+    /// A conversation stopped.
+    ConversationStop(ConversationStopEvent) = "conversation_stop_notification", "CONVERSATION_STOP";
+    /// A conversation was deleted.
+    ConversationDelete(ConversationDeleteEvent) = "conversation_delete_notification", "CONVERSATION_DELETE";
+    /// A contact was created.
+    ContactCreate(ContactCreateEvent) = "contact_create_notification", "CONTACT_CREATE";
+    /// A contact was updated.
+    ContactUpdate(ContactUpdateEvent) = "contact_update_notification", "CONTACT_UPDATE";
+    /// A contact was deleted.
+    ContactDelete(ContactDeleteEvent) = "contact_delete_notification", "CONTACT_DELETE";
+    /// Two contacts were merged.
+    ContactMerge(ContactMergeEvent) = "contact_merge_notification", "CONTACT_MERGE";
+    /// A channel identity now belongs to several contacts.
+    ContactIdentitiesDuplication(ContactIdentitiesDuplicationEvent)
+        = "duplicated_contact_identities_notification", "CONTACT_IDENTITIES_DUPLICATION";
+    /// A capability query was answered.
+    Capability(CapabilityEvent) = "capability_notification", "CAPABILITY";
+    /// An opt-in request finished.
+    OptIn(OptInEvent) = "opt_in_notification", "OPT_IN";
+    /// An opt-out request finished.
+    OptOut(OptOutEvent) = "opt_out_notification", "OPT_OUT";
+    /// Something happened on a channel account.
+    ChannelEvent(ChannelEvent) = "channel_event_notification", "CHANNEL_EVENT";
+    /// A record was stored.
+    RecordNotification(RecordNotificationEvent) = "record_notification", "RECORD_NOTIFICATION";
+    /// Smart Conversations analysed a message.
+    SmartConversations(SmartConversationsEvent) = "smart_conversation_notification", "SMART_CONVERSATION";
+    /// A channel sent something the API does not support, passed through.
+    Unsupported(UnsupportedCallbackEvent) = "unsupported_callback", "UNSUPPORTED";
+}
+
+/// Parses a callback body into an [`Event`].
+///
+/// Verify the signature first (see [`Verifier`](super::Verifier)): parsing trusts the body.
+/// Never panics; invalid JSON, a non-object body and a known kind with the wrong shape are
+/// errors, and an unknown kind is [`Event::Unknown`].
+pub fn parse(body: &[u8]) -> Result<Event, ParseError> {
+    match serde_json::from_slice(body).map_err(ParseError::Json)? {
+        Value::Object(m) => Event::from_object(m),
+        _ => Err(ParseError::NotAnObject),
+    }
+}
+
+/// The payload field names this version recognises, with their trigger names.
+pub fn known_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KINDS.iter().copied()
+}
