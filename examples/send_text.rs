@@ -52,12 +52,14 @@ async fn send(client: &Client, app_id: String, to: String, text: String) -> Resu
     // Builders check required fields when the request is built; optional fields take `Some`.
     let request = types::SendMessageRequest::builder()
         .app_id(app_id)
-        .recipient(types::Recipient::builder().identified_by(Some(types::IdentifiedBy {
-            channel_identities: vec![types::ChannelRecipientIdentity {
-                channel: types::ConversationChannel::Sms,
-                identity: to,
-            }],
-        })))
+        .recipient(
+            types::Recipient::builder().identified_by(Some(types::IdentifiedBy {
+                channel_identities: vec![types::ChannelRecipientIdentity {
+                    channel: types::ConversationChannel::Sms,
+                    identity: to,
+                }],
+            })),
+        )
         .message(types::AppMessage::builder().text_message(Some(types::TextMessage { text })));
     let sent = client.messages_send_message().body(request).send().await?;
     Ok(sent.into_inner().message_id.unwrap_or_default())
