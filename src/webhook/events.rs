@@ -50,10 +50,11 @@ macro_rules! events {
         /// The variant is chosen by the payload field the body carries (`message`,
         /// `message_delivery_report`, ...). A body with none of the known fields is
         /// [`Event::Unknown`], kept verbatim, so a kind Sinch adds later is not an error.
+        /// Payloads are boxed: some are large, and events are moved between tasks.
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
         pub enum Event {
-            $($(#[doc = $doc])* $variant(types::$ty),)*
+            $($(#[doc = $doc])* $variant(Box<types::$ty>),)*
             /// A kind of callback this version does not know, as received.
             Unknown(Map<String, Value>),
         }
@@ -100,7 +101,7 @@ macro_rules! events {
             fn from_object(m: Map<String, Value>) -> Result<Event, ParseError> {
                 $(if m.contains_key($key) {
                     return serde_json::from_value(Value::Object(m))
-                        .map(Event::$variant)
+                        .map(|e| Event::$variant(Box::new(e)))
                         .map_err(|source| ParseError::Invalid { kind: $trigger, source });
                 })*
                 Ok(Event::Unknown(m))
