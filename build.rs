@@ -72,6 +72,17 @@ fn main() {
         });
     }
 
+    // The hot path (`Client::send_message`) builds its request by hand from this path.
+    let send_path = spec
+        .paths
+        .iter()
+        .find_map(|(path, item)| {
+            let item = item.as_item()?;
+            let op = item.post.as_ref()?;
+            (op.operation_id.as_deref() == Some("Messages_SendMessage")).then(|| path.clone())
+        })
+        .unwrap_or_else(|| panic!("{SPEC} has no Messages_SendMessage operation"));
+
     let prefix = &found.path_prefix;
     let params = &found.prefix_params;
     let consts: syn::File = syn::parse_quote! {
@@ -79,6 +90,8 @@ fn main() {
         pub const PATH_PREFIX: &str = #prefix;
         /// The template parameters inside [`PATH_PREFIX`].
         pub const PATH_PREFIX_PARAMS: &[&str] = &[#(#params),*];
+        /// `Messages_SendMessage`'s path after [`PATH_PREFIX`].
+        pub(crate) const SEND_MESSAGE_PATH: &str = #send_path;
     };
     file.items.extend(consts.items);
 

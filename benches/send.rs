@@ -1,14 +1,22 @@
 //! Send-path throughput against a hand-written floor, in one process and one run.
 //!
-//! A loopback server answers `messages:send`; the floor is plain reqwest + serde_json doing the
-//! same request (auth header, JSON body, JSON response); ours is the generated client with its
-//! hooks (auth, retry bookkeeping, typed bodies). Both share one `reqwest::Client`, so the
-//! difference is our layer alone; the floor precomputes its auth header as a tuned hand-written
-//! client would. Rounds alternate (and swap which goes first) so both see the same machine; the
-//! reported ratio is the median of the per-round ratios.
+//! A loopback server answers `messages:send`. The floor is plain reqwest + serde_json doing the
+//! same request (precomputed auth header, JSON body borrowed, JSON response), as a tuned
+//! hand-written client would. Every contender shares one `reqwest::Client`, so differences are
+//! the layers above it:
 //!
-//! `cargo bench --bench send` (env: BENCH_REQUESTS per round, default 20000; BENCH_INFLIGHT,
-//! default 32; BENCH_ROUNDS, default 5). Prints messages/s for each and the ratio ours/floor.
+//! - the floor again with the generated request and response types (what typing costs);
+//! - `Client::send_message(&body)` with Basic and with OAuth2, default retry and timeout (the
+//!   headline: our send path with auth, hooks, retry bookkeeping and typed bodies);
+//! - the generated builder, `messages_send_message().body(body.clone())`;
+//! - `send_message` with retries and timeouts off (what that bookkeeping costs).
+//!
+//! Contenders take turns in chunks, rotating who goes first, and each one's time is summed, so
+//! drift in machine load hits all alike. Ratios are to the floor in the same run.
+//!
+//! `cargo bench --bench send` (env: BENCH_REQUESTS per contender, default 40000; BENCH_CHUNK,
+//! default 1000; BENCH_INFLIGHT, default 32; BENCH_ONLY=<index> runs one contender alone, for
+//! profiling).
 
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -16,21 +24,21 @@ use sinch_conversation::prelude::*;
 use sinch_conversation::types;
 use std::time::{Duration, Instant};
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize)]
 struct FloorRequest {
     app_id: String,
     recipient: FloorRecipient,
     message: FloorMessage,
 }
-#[derive(Serialize, Clone)]
+#[derive(Serialize)]
 struct FloorRecipient {
     contact_id: String,
 }
-#[derive(Serialize, Clone)]
+#[derive(Serialize)]
 struct FloorMessage {
     text_message: FloorText,
 }
-#[derive(Serialize, Clone)]
+#[derive(Serialize)]
 struct FloorText {
     text: String,
 }
@@ -53,19 +61,29 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 async fn serve() -> String {
-    let app = axum::Router::new().route(
-        PATH,
-        axum::routing::post(|_body: axum::body::Bytes| async {
-            ([("content-type", "application/json")], REPLY)
-        }),
-    );
+    let app = axum::Router::new()
+        .route(
+            PATH,
+            axum::routing::post(|_body: axum::body::Bytes| async {
+                ([("content-type", "application/json")], REPLY)
+            }),
+        )
+        .route(
+            "/oauth2/token",
+            axum::routing::post(|| async {
+                (
+                    [("content-type", "application/json")],
+                    r#"{"access_token":"bench-token","expires_in":3600,"token_type":"bearer"}"#,
+                )
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
 }
 
-async fn run<F, Fut>(n: usize, inflight: usize, f: F) -> f64
+async fn run<F, Fut>(n: usize, inflight: usize, f: F) -> Duration
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -76,7 +94,64 @@ where
         .buffer_unordered(inflight)
         .for_each(|_| async {})
         .await;
-    n as f64 / start.elapsed().as_secs_f64()
+    start.elapsed()
+}
+
+/// What the contenders share.
+struct Ctx {
+    http: reqwest::Client,
+    floor_url: String,
+    auth: reqwest::header::HeaderValue,
+    floor_body: FloorRequest,
+    body: types::SendMessageRequest,
+    clients: Vec<Client>,
+}
+
+const CONTENDERS: &[&str] = &[
+    "floor (reqwest + serde_json)",
+    "floor with generated types",
+    "ours: send_message, Basic",
+    "ours: send_message, OAuth2",
+    "ours: generated builder, Basic",
+    "ours: send_message, no retry/timeout",
+];
+
+/// One request by contender `k`.
+async fn one(k: usize, cx: &Ctx) {
+    match k {
+        0 | 1 => {
+            let req = cx
+                .http
+                .post(&cx.floor_url)
+                .header(reqwest::header::AUTHORIZATION, cx.auth.clone());
+            let req = if k == 0 {
+                req.json(&cx.floor_body)
+            } else {
+                req.json(&cx.body)
+            };
+            let resp = req.send().await.unwrap();
+            assert!(resp.status().is_success());
+            let bytes = resp.bytes().await.unwrap();
+            if k == 0 {
+                let _: FloorResponse = serde_json::from_slice(&bytes).unwrap();
+            } else {
+                let _: types::SendMessageResponse = serde_json::from_slice(&bytes).unwrap();
+            }
+        }
+        2 | 3 | 5 => {
+            let client = &cx.clients[if k == 5 { 2 } else { k - 2 }];
+            client.send_message(&cx.body).await.unwrap();
+        }
+        _ => {
+            // The generated builder takes the body by value.
+            cx.clients[0]
+                .messages_send_message()
+                .body(cx.body.clone())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
 }
 
 fn main() {
@@ -86,99 +161,102 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let n = env_usize("BENCH_REQUESTS", 20_000);
+        let n = env_usize("BENCH_REQUESTS", 40_000);
+        let chunk = env_usize("BENCH_CHUNK", 1_000).max(1);
         let inflight = env_usize("BENCH_INFLIGHT", 32);
         let url = serve().await;
-
         let http = reqwest::Client::new();
-        let auth = reqwest::header::HeaderValue::from_static("Basic a2V5OnNlY3JldA=="); // key:secret
-        let floor_url = format!("{url}{PATH}");
-        let floor_body = FloorRequest {
-            app_id: "app".into(),
-            recipient: FloorRecipient {
-                contact_id: "contact".into(),
-            },
-            message: FloorMessage {
-                text_message: FloorText {
-                    text: "hello".into(),
+        let build = |credentials: Credentials, retry: RetryConfig, timeout: Option<Duration>| {
+            Client::builder()
+                .project_id("bench")
+                .base_url(&url)
+                .auth_url(format!("{url}/oauth2/token"))
+                .credentials(credentials)
+                .retry(retry)
+                .timeout(timeout)
+                .http_client(http.clone())
+                .build()
+                .unwrap()
+        };
+        let defaults = Some(Duration::from_secs(30));
+        let cx = Ctx {
+            floor_url: format!("{url}{PATH}"),
+            auth: reqwest::header::HeaderValue::from_static("Basic a2V5OnNlY3JldA=="), // key:secret
+            floor_body: FloorRequest {
+                app_id: "app".into(),
+                recipient: FloorRecipient {
+                    contact_id: "contact".into(),
+                },
+                message: FloorMessage {
+                    text_message: FloorText {
+                        text: "hello".into(),
+                    },
                 },
             },
-        };
-        let floor = || {
-            let (http, url, body, auth) = (&http, &floor_url, floor_body.clone(), auth.clone());
-            async move {
-                let resp = http
-                    .post(url)
-                    .header(reqwest::header::AUTHORIZATION, auth)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(resp.status().is_success());
-                let _: FloorResponse =
-                    serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
-            }
-        };
-
-        let client = Client::builder()
-            .project_id("bench")
-            .base_url(&url)
-            .credentials(Credentials::basic("key", "secret"))
-            .http_client(http.clone())
-            .build()
-            .unwrap();
-        let body: types::SendMessageRequest = serde_json::from_value(serde_json::json!({
-            "app_id": "app",
-            "recipient": {"contact_id": "contact"},
-            "message": {"text_message": {"text": "hello"}}
-        }))
-        .unwrap();
-        let ours = || {
-            let (client, body) = (&client, body.clone());
-            async move {
-                client
-                    .messages_send_message()
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-            }
+            body: serde_json::from_value(serde_json::json!({
+                "app_id": "app",
+                "recipient": {"contact_id": "contact"},
+                "message": {"text_message": {"text": "hello"}}
+            }))
+            .unwrap(),
+            clients: vec![
+                build(
+                    Credentials::basic("key", "secret"),
+                    RetryConfig::default(),
+                    defaults,
+                ),
+                build(
+                    Credentials::oauth2("key", "secret"),
+                    RetryConfig::default(),
+                    defaults,
+                ),
+                build(
+                    Credentials::basic("key", "secret"),
+                    RetryConfig::disabled(),
+                    None,
+                ),
+            ],
+            http: http.clone(),
         };
 
-        // Warm up connections and allocators.
-        run(2_000, inflight, &floor).await;
-        run(2_000, inflight, &ours).await;
-        let rounds = env_usize("BENCH_ROUNDS", 5).max(1);
-        let (mut f, mut o, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let (a, b) = if round % 2 == 0 {
-                let a = run(n, inflight, &floor).await;
-                (a, run(n, inflight, &ours).await)
-            } else {
-                let b = run(n, inflight, &ours).await;
-                (run(n, inflight, &floor).await, b)
-            };
-            f.push(a);
-            o.push(b);
-            ratios.push(b / a);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // Warm up connections, the token cache and allocators.
+        for k in 0..CONTENDERS.len() {
+            run(2_000, inflight, || one(k, &cx)).await;
         }
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(|a, b| a.total_cmp(b));
-            v[v.len() / 2]
-        };
-        println!("requests per round: {n}, in flight: {inflight}, rounds: {rounds} (medians)");
-        println!("floor (reqwest + serde_json): {:>9.0} msg/s", median(&f));
-        println!("sinch-conversation:           {:>9.0} msg/s", median(&o));
+        // For profiling one contender alone: BENCH_ONLY=<index into CONTENDERS>.
+        if let Some(k) = std::env::var("BENCH_ONLY")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            let d = run(n, inflight, || one(k, &cx)).await;
+            println!("{}: {:.0} msg/s", CONTENDERS[k], n as f64 / d.as_secs_f64());
+            return;
+        }
+        // Contenders take turns in short chunks, rotating who goes first, and each one's time is
+        // summed over all its chunks: drift in machine load hits every contender alike.
+        let chunks = (n / chunk).max(1);
+        let mut elapsed = vec![Duration::ZERO; CONTENDERS.len()];
+        for c in 0..chunks {
+            for j in 0..CONTENDERS.len() {
+                let k = (j + c) % CONTENDERS.len();
+                elapsed[k] += run(chunk, inflight, || one(k, &cx)).await;
+            }
+        }
+        let rate = |d: Duration| (chunks * chunk) as f64 / d.as_secs_f64();
         println!(
-            "ratio ours/floor: {:.3} (per round: {})",
-            median(&ratios),
-            ratios
-                .iter()
-                .map(|r| format!("{r:.3}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            "requests per contender: {}, in flight: {inflight}, chunks of {chunk}",
+            chunks * chunk
+        );
+        for (k, name) in CONTENDERS.iter().enumerate() {
+            let r = rate(elapsed[k]);
+            println!(
+                "{name:<40}{r:>9.0} msg/s  ratio {:.3}",
+                r / rate(elapsed[0])
+            );
+        }
+        println!(
+            "ratio ours/floor: {:.3}",
+            rate(elapsed[2]) / rate(elapsed[0])
         );
     });
 }

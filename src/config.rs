@@ -2,7 +2,7 @@
 
 use crate::auth::{Auth, Credentials, DEFAULT_AUTH_URL};
 use crate::error::{Error, Result};
-use crate::generated::{Client, PATH_PREFIX, PATH_PREFIX_PARAMS};
+use crate::generated::{Client, PATH_PREFIX, PATH_PREFIX_PARAMS, SEND_MESSAGE_PATH};
 use crate::hooks::{Inner, Shared};
 use crate::region::Region;
 use crate::retry::{Budget, RetryConfig};
@@ -164,12 +164,15 @@ impl ClientBuilder {
             base.as_str().trim_end_matches('/'),
             fill_prefix(PATH_PREFIX, PATH_PREFIX_PARAMS, &project_id)?
         );
+        let send_url = Url::parse(&format!("{baseurl}{SEND_MESSAGE_PATH}"))
+            .map_err(|e| Error::Config(format!("base_url {baseurl:?}: {e}")))?;
         let shared = Shared {
             auth: Auth::new(&credentials, http.clone(), auth_url, self.retry.clone()),
             budget: Budget::new(self.retry.budget),
             retry: self.retry,
             timeout: self.timeout,
             project_id,
+            send_url,
         };
         Ok(Client::new_with_client(
             &baseurl,

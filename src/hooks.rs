@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) budget: Budget,
     pub(crate) timeout: Option<Duration>,
     pub(crate) project_id: String,
+    /// `Messages_SendMessage`'s full URL, parsed once for [`Client::send_message`].
+    pub(crate) send_url: reqwest::Url,
 }
 
 impl fmt::Debug for Inner {
@@ -43,7 +45,11 @@ impl ClientHooks<Inner> for Client {
     }
 }
 
-async fn run(client: &Client, mut request: Request, op: &'static str) -> reqwest::Result<Response> {
+pub(crate) async fn run(
+    client: &Client,
+    mut request: Request,
+    op: &'static str,
+) -> reqwest::Result<Response> {
     let shared = &*client.inner().0;
     let cfg = &shared.retry;
     let started = Instant::now();

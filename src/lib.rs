@@ -10,6 +10,7 @@ mod macros;
 mod pagination;
 mod region;
 mod retry;
+mod send;
 pub mod webhook;
 
 pub use auth::{Credentials, DEFAULT_AUTH_URL};

@@ -825,3 +825,109 @@ async fn a_caller_supplied_http_client_gets_the_user_agent() {
     client.messages_list_messages().send().await.unwrap();
     assert_eq!(api.calls_async().await, 1);
 }
+
+/// `send_message` is the same operation on the same wire, through the same hooks.
+#[tokio::test]
+async fn send_message_by_reference_matches_the_generated_call() {
+    let s = Scripted::start().await;
+    s.on(
+        "POST",
+        SEND,
+        vec![Reply::json(
+            200,
+            json!({"message_id": "m1", "accepted_time": "2024-06-18T12:34:56.123Z"}),
+        )],
+    );
+    let client = basic(&s.url).build().unwrap();
+    let body = send_body();
+    let fast = client.send_message(&body).await.unwrap();
+    let generated = client
+        .messages_send_message()
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fast.message_id.as_deref(), Some("m1"));
+    assert_eq!(fast.into_inner(), generated.into_inner());
+
+    let seen = s.seen("POST", SEND);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].body, seen[1].body, "identical JSON bodies");
+    let as_json: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(as_json, serde_json::to_value(&body).unwrap());
+    for name in [
+        "authorization",
+        "content-type",
+        "accept",
+        "api-version",
+        "user-agent",
+    ] {
+        assert_eq!(
+            seen[0].headers.get(name),
+            seen[1].headers.get(name),
+            "{name}"
+        );
+        assert!(seen[0].headers.get(name).is_some(), "{name} sent");
+    }
+}
+
+#[tokio::test]
+async fn send_message_retries_429_and_refreshes_after_401() {
+    let s = Scripted::start().await;
+    s.on(
+        "POST",
+        "/oauth2/token",
+        vec![
+            Reply::json(200, token("old", 3600)),
+            Reply::json(200, token("new", 3600)),
+        ],
+    );
+    s.on(
+        "POST",
+        SEND,
+        vec![
+            Reply::json(
+                401,
+                json!({"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
+            ),
+            Reply::raw(429, "").header("retry-after", "0"),
+            Reply::json(200, json!({"message_id": "m2"})),
+        ],
+    );
+    let client = oauth_client(&s.url, &format!("{}/oauth2/token", s.url))
+        .build()
+        .unwrap();
+    let sent = client.send_message(&send_body()).await.unwrap();
+    assert_eq!(sent.message_id.as_deref(), Some("m2"));
+    let seen = s.seen("POST", SEND);
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].headers["authorization"], "Bearer old");
+    assert_eq!(seen[2].headers["authorization"], "Bearer new");
+}
+
+#[tokio::test]
+async fn send_message_reports_api_and_decode_errors_like_the_generated_call() {
+    let s = Scripted::start().await;
+    s.on(
+        "POST",
+        SEND,
+        vec![Reply::json(400, json!({"error": {"code": 400, "message": "app_id is required", "status": "INVALID_ARGUMENT"}}))],
+    );
+    let client = basic(&s.url).build().unwrap();
+    match client.send_message(&send_body()).await.unwrap_err() {
+        Error::Api(e) => {
+            assert_eq!(e.status, 400);
+            assert_eq!(e.message, "app_id is required");
+            assert_eq!(e.error_status.as_deref(), Some("INVALID_ARGUMENT"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let s = Scripted::start().await;
+    s.on("POST", SEND, vec![Reply::raw(200, "{\"message_id\": ")]);
+    let client = basic(&s.url).build().unwrap();
+    match client.send_message(&send_body()).await.unwrap_err() {
+        Error::Decode { snippet, .. } => assert!(snippet.starts_with("{\"message_id\"")),
+        other => panic!("{other:?}"),
+    }
+}

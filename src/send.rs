@@ -1,0 +1,46 @@
+//! [`Client::send_message`]: the hot path, by reference and without the generated builder.
+
+use crate::generated::{Client, ClientInfo as _, ResponseValue};
+use crate::{types, Error, Result};
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+
+impl Client {
+    /// Sends a message (`Messages_SendMessage`), borrowing the request.
+    ///
+    /// The same operation as `client.messages_send_message().body(request).send()`, through the
+    /// same authentication, retry, timeout and error handling, but built for volume: the request
+    /// is serialized straight from the reference (send one message to many recipients without
+    /// cloning it) and skips the generated builder's conversions.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sinch_conversation::Client, requests: &[sinch_conversation::types::SendMessageRequest]) -> sinch_conversation::Result<()> {
+    /// for request in requests {
+    ///     let accepted = client.send_message(request).await?;
+    ///     println!("{:?}", accepted.message_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_message(
+        &self,
+        request: &types::SendMessageRequest,
+    ) -> Result<ResponseValue<types::SendMessageResponse>> {
+        let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let mut req = reqwest::Request::new(reqwest::Method::POST, self.inner.0.send_url.clone());
+        let headers = req.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            HeaderName::from_static("api-version"),
+            HeaderValue::from_static(Client::api_version()),
+        );
+        *req.body_mut() = Some(body.into());
+        let resp = crate::hooks::run(self, req, "messages_send_message")
+            .await
+            .map_err(progenitor_client::Error::<()>::CommunicationError)?;
+        if resp.status() == reqwest::StatusCode::OK {
+            Ok(ResponseValue::from_response::<()>(resp).await?)
+        } else {
+            Err(progenitor_client::Error::<()>::UnexpectedResponse(resp).into())
+        }
+    }
+}
