@@ -1,11 +1,14 @@
 //! Generates the typed client from `spec/conversation.yaml` at compile time.
 //!
 //! spec (YAML) -> serde_json::Value -> normalisation (codegen/normalize.rs) -> openapiv3 ->
-//! progenitor (builder style, one trait per tag, our hooks) -> our open enums and tagged unions
-//! placed in `mod types` -> prettyplease -> $OUT_DIR/codegen.rs, included by src/generated.rs.
+//! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
+//! (codegen/redact.rs) -> our open enums and tagged unions placed in `mod types` -> prettyplease
+//! -> $OUT_DIR/codegen.rs, included by src/generated.rs.
 
 #[path = "codegen/normalize.rs"]
 mod normalize;
+#[path = "codegen/redact.rs"]
+mod redact;
 #[path = "codegen/render.rs"]
 mod render;
 
@@ -51,6 +54,7 @@ fn main() {
         .generate_tokens(&spec)
         .unwrap_or_else(|e| panic!("progenitor could not generate a client from {SPEC}: {e}"));
     let mut file: syn::File = syn::parse2(tokens).expect("progenitor emits valid Rust");
+    redact::redact_debug(&mut file.items);
 
     let ours: syn::File = syn::parse_str(&render::render_types(&found))
         .expect("rendered replacement types are valid Rust");
