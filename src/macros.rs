@@ -165,3 +165,73 @@ macro_rules! tagged_union {
 pub(crate) use open_enum;
 #[allow(unused_imports)]
 pub(crate) use tagged_union;
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Circle {
+        kind: String,
+        radius: f64,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct Square {
+        kind: String,
+        side: f64,
+    }
+
+    tagged_union! {
+        #[doc = "A test union."]
+        Shape, tag = "kind" { Circle("CIRCLE") => Circle, Square("SQUARE") => Square }
+    }
+
+    open_enum! {
+        #[doc = "A test enum."]
+        Colour { Red => "RED", DarkBlue => "DARK_BLUE" }
+    }
+
+    #[test]
+    fn tagged_unions_pick_by_tag_and_keep_unknown_kinds() {
+        let circle: Shape =
+            serde_json::from_value(json!({"radius": 2.0, "kind": "CIRCLE"})).unwrap();
+        assert!(matches!(&circle, Shape::Circle(c) if c.radius == 2.0));
+        assert_eq!(circle.tag(), Some("CIRCLE"));
+        assert_eq!(
+            serde_json::to_value(&circle).unwrap(),
+            json!({"kind": "CIRCLE", "radius": 2.0})
+        );
+
+        let hex = json!({"kind": "HEXAGON", "side": 1, "extra": [1, 2]});
+        let shape: Shape = serde_json::from_value(hex.clone()).unwrap();
+        assert!(matches!(&shape, Shape::Unknown(_)));
+        assert_eq!(shape.tag(), Some("HEXAGON"));
+        assert_eq!(serde_json::to_value(&shape).unwrap(), hex);
+
+        // A known tag with the wrong shape is an error, not a silent Unknown.
+        assert!(
+            serde_json::from_value::<Shape>(json!({"kind": "SQUARE", "side": "wide"})).is_err()
+        );
+        let from: Shape = Square {
+            kind: "SQUARE".into(),
+            side: 1.0,
+        }
+        .into();
+        assert_eq!(from.tag(), Some("SQUARE"));
+    }
+
+    #[test]
+    fn open_enums_keep_unknown_values() {
+        let c: Colour = serde_json::from_value(json!("DARK_BLUE")).unwrap();
+        assert_eq!(c, Colour::DarkBlue);
+        assert_eq!(c.to_string(), "DARK_BLUE");
+        let u: Colour = serde_json::from_value(json!("ULTRAVIOLET")).unwrap();
+        assert!(u.is_unknown());
+        assert_eq!(u.as_str(), "ULTRAVIOLET");
+        assert_eq!(serde_json::to_value(&u).unwrap(), json!("ULTRAVIOLET"));
+        assert_eq!("RED".parse::<Colour>().unwrap(), Colour::Red);
+        assert_eq!(Colour::KNOWN, ["RED", "DARK_BLUE"]);
+    }
+}
