@@ -931,3 +931,40 @@ async fn send_message_reports_api_and_decode_errors_like_the_generated_call() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Field masks go out as repeated `update_mask.paths` parameters, as the API expects.
+#[tokio::test]
+async fn update_masks_are_repeated_query_parameters() {
+    let s = Scripted::start().await;
+    let path = "/v1/projects/proj-1/apps/app-1";
+    s.on(
+        "PATCH",
+        path,
+        vec![Reply::json(
+            200,
+            json!({"id": "app-1", "display_name": "New name"}),
+        )],
+    );
+    let client = basic(&s.url).build().unwrap();
+    let body: types::AppUpdateRequest = serde_json::from_value(
+        json!({"display_name": "New name", "retention_policy": {"ttl_days": 30}}),
+    )
+    .unwrap();
+    let app = client
+        .app_update_app()
+        .app_id("app-1")
+        .update_mask_paths(vec![
+            "display_name".to_string(),
+            "retention_policy.ttl_days".to_string(),
+        ])
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.display_name.as_deref(), Some("New name"));
+    let seen = s.seen("PATCH", path);
+    assert_eq!(
+        seen[0].query.as_deref(),
+        Some("update_mask.paths=display_name&update_mask.paths=retention_policy.ttl_days")
+    );
+}
