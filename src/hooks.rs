@@ -41,27 +41,30 @@ impl fmt::Debug for Inner {
 
 impl ClientHooks<Inner> for Client {
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        run(self, request, info.operation_id).await
+        run(self, request, info.operation_id, None).await
     }
 }
 
+/// Sends `request` with auth, retries and deadlines. A repeat is a copy of the request made
+/// before each attempt that may be repeated, or, when the caller can build the request again
+/// cheaply (`rebuild`), a new one made only when a repeat actually happens.
 pub(crate) async fn run(
     client: &Client,
-    mut request: Request,
+    request: Request,
     op: &'static str,
+    rebuild: Option<&(dyn Fn() -> Request + Send + Sync)>,
 ) -> reqwest::Result<Response> {
     let shared = &*client.inner().0;
     let cfg = &shared.retry;
     let started = Instant::now();
     let deadline = cfg.max_elapsed.map(|d| started + d);
     let method = request.method().clone();
-    // Also covers a caller-supplied reqwest::Client, which has its own default headers.
-    request
-        .headers_mut()
-        .entry(reqwest::header::USER_AGENT)
-        .or_insert(reqwest::header::HeaderValue::from_static(
-            crate::config::USER_AGENT,
-        ));
+    let mut request = with_user_agent(request);
+    let again = |spare: &mut Option<Request>| {
+        spare
+            .take()
+            .or_else(|| rebuild.map(|f| with_user_agent(f())))
+    };
     let mut retries = 0u32;
     let mut refreshed = false;
 
@@ -70,7 +73,7 @@ pub(crate) async fn run(
         // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
         // copy shares its bytes.
         let may_repeat = retries < cfg.max_retries || (!refreshed && shared.auth.is_oauth());
-        let mut spare = if may_repeat {
+        let mut spare = if may_repeat && rebuild.is_none() {
             request.try_clone()
         } else {
             None
@@ -108,16 +111,16 @@ pub(crate) async fn run(
                 }
                 // A rejected token is replaced once, whatever the retry settings say.
                 if let (StatusCode::UNAUTHORIZED, false, Some(used)) = (status, refreshed, &token) {
-                    if let Some(next) = spare.take() {
+                    if let Some(next) = again(&mut spare) {
                         shared.auth.invalidate(used);
                         refreshed = true;
                         request = next;
                         continue;
                     }
                 }
-                let Some(next) = spare.filter(|_| {
-                    retries < cfg.max_retries && retry::status_is_retryable(cfg, &method, status)
-                }) else {
+                let retry =
+                    retries < cfg.max_retries && retry::status_is_retryable(cfg, &method, status);
+                let Some(next) = retry.then(|| again(&mut spare)).flatten() else {
                     return Ok(read_error(resp).await);
                 };
                 let wait = match retry::parse_retry_after(resp.headers()) {
@@ -132,9 +135,9 @@ pub(crate) async fn run(
                 (wait, format!("HTTP {status}"))
             }
             Err(e) => {
-                let Some(next) = spare.filter(|_| {
-                    retries < cfg.max_retries && retry::error_is_retryable(cfg, &method, &e)
-                }) else {
+                let retry =
+                    retries < cfg.max_retries && retry::error_is_retryable(cfg, &method, &e);
+                let Some(next) = retry.then(|| again(&mut spare)).flatten() else {
                     return Err(e);
                 };
                 let wait = cfg.backoff(retries + 1);
@@ -149,6 +152,17 @@ pub(crate) async fn run(
         tracing::debug!(operation = op, retry = retries, ?wait, %reason, "retrying");
         tokio::time::sleep(wait).await;
     }
+}
+
+/// Also covers a caller-supplied reqwest::Client, which has its own default headers.
+fn with_user_agent(mut request: Request) -> Request {
+    request
+        .headers_mut()
+        .entry(reqwest::header::USER_AGENT)
+        .or_insert(reqwest::header::HeaderValue::from_static(
+            crate::config::USER_AGENT,
+        ));
+    request
 }
 
 fn within(deadline: Option<Instant>, wait: Duration) -> bool {

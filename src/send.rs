@@ -2,6 +2,7 @@
 
 use crate::generated::{Client, ClientInfo as _, ResponseValue};
 use crate::{types, Error, Result};
+use bytes::Bytes;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 
 impl Client {
@@ -10,7 +11,8 @@ impl Client {
     /// The same operation as `client.messages_send_message().body(request).send()`, through the
     /// same authentication, retry, timeout and error handling, but built for volume: the request
     /// is serialized straight from the reference (send one message to many recipients without
-    /// cloning it) and skips the generated builder's conversions.
+    /// cloning it), skips the generated builder's conversions, and is rebuilt from its bytes only
+    /// when a retry actually happens.
     ///
     /// ```no_run
     /// # async fn demo(client: &sinch_conversation::Client, requests: &[sinch_conversation::types::SendMessageRequest]) -> sinch_conversation::Result<()> {
@@ -24,23 +26,37 @@ impl Client {
         &self,
         request: &types::SendMessageRequest,
     ) -> Result<ResponseValue<types::SendMessageResponse>> {
-        let body = serde_json::to_vec(request).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let mut req = reqwest::Request::new(reqwest::Method::POST, self.inner.0.send_url.clone());
-        let headers = req.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            HeaderName::from_static("api-version"),
-            HeaderValue::from_static(Client::api_version()),
+        let body = Bytes::from(
+            serde_json::to_vec(request).map_err(|e| Error::InvalidRequest(e.to_string()))?,
         );
-        *req.body_mut() = Some(body.into());
-        let resp = crate::hooks::run(self, req, "messages_send_message")
+        let build = || {
+            let mut req =
+                reqwest::Request::new(reqwest::Method::POST, self.inner.0.send_url.clone());
+            let headers = req.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            headers.insert(
+                HeaderName::from_static("api-version"),
+                HeaderValue::from_static(Client::api_version()),
+            );
+            *req.body_mut() = Some(body.clone().into());
+            req
+        };
+        let mut resp = crate::hooks::run(self, build(), "messages_send_message", Some(&build))
             .await
             .map_err(progenitor_client::Error::<()>::CommunicationError)?;
-        if resp.status() == reqwest::StatusCode::OK {
-            Ok(ResponseValue::from_response::<()>(resp).await?)
-        } else {
-            Err(progenitor_client::Error::<()>::UnexpectedResponse(resp).into())
+        let status = resp.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(progenitor_client::Error::<()>::UnexpectedResponse(resp).into());
         }
+        // As the generated code does, but moving the headers instead of copying them.
+        let headers = std::mem::take(resp.headers_mut());
+        let full = resp
+            .bytes()
+            .await
+            .map_err(progenitor_client::Error::<()>::ResponseBodyError)?;
+        let inner = serde_json::from_slice(&full)
+            .map_err(|e| progenitor_client::Error::<()>::InvalidResponsePayload(full, e))?;
+        Ok(ResponseValue::new(inner, status, headers))
     }
 }

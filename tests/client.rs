@@ -903,6 +903,13 @@ async fn send_message_retries_429_and_refreshes_after_401() {
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[0].headers["authorization"], "Bearer old");
     assert_eq!(seen[2].headers["authorization"], "Bearer new");
+    // Retries are rebuilt from the serialized bytes: same body, same headers.
+    for retry in &seen[1..] {
+        assert_eq!(retry.body, seen[0].body);
+        for name in ["content-type", "accept", "api-version", "user-agent"] {
+            assert_eq!(retry.headers.get(name), seen[0].headers.get(name), "{name}");
+        }
+    }
 }
 
 #[tokio::test]
