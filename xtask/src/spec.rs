@@ -57,7 +57,8 @@ pub fn load(bytes: &[u8], origin: &str) -> Result<Loaded, SpecError> {
 
 /// Rewrites an OpenAPI 3.1 document as 3.0.3, or says which construct has no 3.0 form.
 ///
-/// The rules, applied to every schema object in the document:
+/// The rules, applied to every object in keyword position (not to maps of names such as
+/// `properties`, nor to example, default or enum data):
 /// 1. `openapi: 3.1.x` becomes `3.0.3`; `jsonSchemaDialect`, `webhooks` and `$schema` are dropped
 ///    (3.0 has no place for them; the client does not use webhooks declared in the spec).
 /// 2. `type: [T, "null"]` becomes `type: T` with `nullable: true`; `type: "null"` alone, or a
@@ -72,23 +73,53 @@ pub fn convert_31_to_30(doc: &mut Value) -> Result<(), String> {
     root.insert("openapi".into(), Value::String("3.0.3".into()));
     root.remove("jsonSchemaDialect");
     root.remove("webhooks");
-    walk(doc, "")
+    walk(doc, "", false)
 }
 
-fn walk(v: &mut Value, at: &str) -> Result<(), String> {
+/// Keys whose value maps names (of properties, schemas, paths, media types...) to objects: the
+/// map itself is not a schema, so a property called `const` or `examples` is left alone.
+const NAME_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "schemas",
+    "paths",
+    "responses",
+    "parameters",
+    "content",
+    "headers",
+    "requestBodies",
+    "securitySchemes",
+    "callbacks",
+    "links",
+    "encoding",
+    "variables",
+    "mapping",
+];
+
+/// Keys whose value is example or literal data, never a schema: not rewritten at all.
+const DATA: &[&str] = &["example", "default", "enum", "const", "value"];
+
+fn walk(v: &mut Value, at: &str, names: bool) -> Result<(), String> {
     match v {
         Value::Object(m) => {
-            convert_schema_keys(m, at)?;
+            if !names {
+                convert_schema_keys(m, at)?;
+            }
             for (k, child) in m.iter_mut() {
-                walk(
-                    child,
-                    &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
-                )?;
+                if !names && (DATA.contains(&k.as_str()) || k.starts_with("x-")) {
+                    continue;
+                }
+                // Media-type `examples` is a map of example objects: data too.
+                if !names && k == "examples" && child.is_object() {
+                    continue;
+                }
+                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                walk(child, &here, !names && NAME_MAPS.contains(&k.as_str()))?;
             }
         }
         Value::Array(a) => {
             for (i, child) in a.iter_mut().enumerate() {
-                walk(child, &format!("{at}/{i}"))?;
+                walk(child, &format!("{at}/{i}"), false)?;
             }
         }
         _ => {}
@@ -131,10 +162,12 @@ fn convert_schema_keys(m: &mut Map<String, Value>, at: &str) -> Result<(), Strin
     if let Some(c) = m.remove("const") {
         m.insert("enum".into(), Value::Array(vec![c]));
     }
-    if let Some(Value::Array(mut ex)) = m.remove("examples") {
-        // Only schema `examples` are arrays; media-type and parameter `examples` are maps and stay.
-        if !ex.is_empty() {
-            m.insert("example".into(), ex.swap_remove(0));
+    // Only schema `examples` are arrays; media-type and parameter `examples` are maps and stay.
+    if matches!(m.get("examples"), Some(Value::Array(_))) {
+        if let Some(Value::Array(mut ex)) = m.remove("examples") {
+            if !ex.is_empty() {
+                m.insert("example".into(), ex.swap_remove(0));
+            }
         }
     }
     for (excl, bound) in [
@@ -190,6 +223,43 @@ mod tests {
         assert_eq!(
             p["d"],
             json!({"oneOf": [{"$ref": "#/components/schemas/T"}], "nullable": true})
+        );
+    }
+
+    #[test]
+    fn property_names_and_example_data_are_not_schema_keywords() {
+        let s = load31(json!({"type": "object", "properties": {
+            "const": {"type": "string"},
+            "examples": {"type": ["array", "null"], "items": {"type": "string"}},
+            "type": {"type": "string", "default": {"type": ["x", "y"], "const": 1}}},
+            "example": {"const": "kept", "type": ["a", "b"]}}))
+        .unwrap();
+        let p = &s["properties"];
+        assert_eq!(p["const"], json!({"type": "string"}));
+        assert_eq!(
+            p["examples"],
+            json!({"type": "array", "nullable": true, "items": {"type": "string"}})
+        );
+        assert_eq!(
+            p["type"]["default"],
+            json!({"type": ["x", "y"], "const": 1})
+        );
+        assert_eq!(s["example"], json!({"const": "kept", "type": ["a", "b"]}));
+    }
+
+    #[test]
+    fn media_type_examples_maps_stay() {
+        let doc = json!({"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": {"200": {
+            "description": "ok",
+            "content": {"application/json": {
+                "schema": {"type": ["string", "null"]},
+                "examples": {"one": {"value": {"type": ["not", "a", "schema"]}}}}}}}}}}});
+        let l = load(&serde_json::to_vec(&doc).unwrap(), "t").unwrap();
+        let media = &l.doc["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"];
+        assert_eq!(media["schema"], json!({"type": "string", "nullable": true}));
+        assert_eq!(
+            media["examples"]["one"]["value"],
+            json!({"type": ["not", "a", "schema"]})
         );
     }
 
