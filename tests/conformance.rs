@@ -13,10 +13,13 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use sinch_conversation::types;
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/json.rs"]
 mod json;
+use corpus::{corpus_dir, json_files};
 use json::{canonical, first_difference};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 type Check = fn(&Value) -> Result<Value, String>;
 
@@ -238,40 +241,13 @@ fn check(dir: &Path, file: &str, f: Check) -> Result<(), String> {
     }
 }
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SINCH_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sinch-java-v1")
-        });
-    dir.is_dir().then_some(dir)
-}
-
-fn json_files(dir: &Path, base: &Path, out: &mut Vec<String>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            json_files(&path, base, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(
-                path.strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/"),
-            );
-        }
-    }
-}
-
 #[test]
 fn independent_corpus_round_trips() {
     let Some(dir) = corpus_dir() else {
         println!("fixtures: corpus not found (set SINCH_FIXTURES_DIR); skipped");
         return;
     };
-    let mut files = vec![];
-    json_files(&dir, &dir, &mut files);
-    files.sort();
+    let files = json_files(&dir);
     let (mut ok, mut failed, mut unmapped) = (0, vec![], vec![]);
     for file in &files {
         if EXCEPTIONS.iter().any(|(f, _)| f == file) {

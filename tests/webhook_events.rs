@@ -3,10 +3,13 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use sinch_conversation::webhook::{self, Event, ParseError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/json.rs"]
 mod json;
+use corpus::{corpus_dir, json_files};
 use json::{canonical, first_difference};
 
 fn parse_file(path: &Path) -> (Value, Event) {
@@ -65,20 +68,13 @@ fn typed_fields_are_reachable() {
     assert_eq!(e.message_delivery_report.status.as_str(), "READ");
 }
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SINCH_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sinch-java-v1")
-        });
-    let dir = dir.join("sinchevents");
-    dir.is_dir().then_some(dir)
-}
-
 /// Every callback of the independent corpus, with the kind its file name says.
 #[test]
 fn corpus_callbacks_parse_and_round_trip() {
-    let Some(dir) = corpus_dir() else {
+    let Some(dir) = corpus_dir()
+        .map(|d| d.join("sinchevents"))
+        .filter(|d| d.is_dir())
+    else {
         println!("sinchevents corpus not found (set SINCH_FIXTURES_DIR); skipped");
         return;
     };
@@ -129,12 +125,8 @@ fn corpus_callbacks_parse_and_round_trip() {
         ),
     ];
     let mut seen = 0;
-    for entry in walk(&dir) {
-        let rel = entry
-            .strip_prefix(&dir)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for rel in json_files(&dir) {
+        let entry = dir.join(&rel);
         let (_, trigger) = expected
             .iter()
             .find(|(f, _)| *f == rel)
@@ -151,20 +143,6 @@ fn corpus_callbacks_parse_and_round_trip() {
     }
     println!("sinchevents: {seen} callbacks parsed and round-tripped");
     assert_eq!(seen, expected.len());
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
