@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod compose;
 mod config;
 mod error;
 mod generated;
@@ -12,6 +13,10 @@ mod region;
 mod retry;
 mod send;
 pub mod webhook;
+
+#[cfg(feature = "fake")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
+pub mod fake;
 
 pub use auth::{Credentials, DEFAULT_AUTH_URL};
 pub use config::{ClientBuilder, USER_AGENT};
