@@ -132,6 +132,16 @@ impl FakeBuilder {
         self.cfg.key_secret = key_secret.into();
         self
     }
+    /// The key id of the project's access key (default `fake-key-id`).
+    pub fn key_id(mut self, key_id: impl Into<String>) -> Self {
+        self.cfg.key_id = key_id.into();
+        self
+    }
+    /// The secret of the project's access key (default `fake-key-secret`).
+    pub fn key_secret(mut self, key_secret: impl Into<String>) -> Self {
+        self.cfg.key_secret = key_secret.into();
+        self
+    }
     /// Another project with its own key and its own state (a key only reaches its project).
     pub fn extra_project(
         mut self,
