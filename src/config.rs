@@ -4,6 +4,7 @@ use crate::auth::{Auth, Credentials, DEFAULT_AUTH_URL};
 use crate::error::{Error, Result};
 use crate::generated::{Client, PATH_PREFIX, PATH_PREFIX_PARAMS, SEND_MESSAGE_PATH};
 use crate::hooks::{Inner, Shared};
+use crate::limit::{Limiter, RateLimit};
 use crate::region::Region;
 use crate::retry::{Budget, RetryConfig};
 use progenitor_client::ClientInfo;
@@ -26,8 +27,14 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Duration,
     retry: RetryConfig,
+    rate_limit: RateLimit,
+    max_response_bytes: u64,
     http: Option<reqwest::Client>,
 }
+
+/// The default [`ClientBuilder::max_response_bytes`]: far above any answer of the API (a
+/// full page of 1,000 messages is a few MB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Default for ClientBuilder {
     fn default() -> Self {
@@ -40,6 +47,8 @@ impl Default for ClientBuilder {
             timeout: Some(Duration::from_secs(30)),
             connect_timeout: Duration::from_secs(10),
             retry: RetryConfig::default(),
+            rate_limit: RateLimit::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             http: None,
         }
     }
@@ -56,6 +65,8 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +138,17 @@ impl ClientBuilder {
         self.retry = retry;
         self
     }
+    /// Client-side rate limiting (default [`RateLimit::adaptive`]: engaged by the first 429).
+    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+    /// Largest response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB); a larger
+    /// one ends the call with [`Error::ResponseTooLarge`] instead of being buffered.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
     /// Uses your `reqwest::Client` (its pool, proxy and TLS settings) instead of a new one.
     /// [`Self::connect_timeout`] then does not apply.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -169,6 +191,8 @@ impl ClientBuilder {
         let shared = Shared {
             auth: Auth::new(&credentials, http.clone(), auth_url, self.retry.clone()),
             budget: Budget::new(self.retry.budget),
+            limiter: Limiter::new(self.rate_limit),
+            max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             timeout: self.timeout,
             project_id,

@@ -51,6 +51,15 @@ pub enum Error {
     /// A request could not be built from the given arguments (e.g. a missing required field).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The response body was larger than the client's limit
+    /// ([`crate::ClientBuilder::max_response_bytes`]); it was not read whole.
+    #[error("response body (HTTP {status}) is larger than the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The status of the oversized response.
+        status: StatusCode,
+        /// The limit in force.
+        limit: u64,
+    },
 }
 
 fn status_suffix(status: Option<StatusCode>) -> String {
@@ -73,6 +82,35 @@ pub struct ApiError {
     pub details: Vec<serde_json::Value>,
     /// Response headers (request ids, `Retry-After`, ...).
     pub headers: HeaderMap,
+}
+
+impl ApiError {
+    /// The wait the API asked for in a `google.rpc.RetryInfo` detail (`"retryDelay": "1.5s"`).
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.details.iter().find_map(|d| {
+            let kind = d.get("@type")?.as_str()?;
+            if !kind.ends_with("google.rpc.RetryInfo") {
+                return None;
+            }
+            parse_duration(d.get("retryDelay")?)
+        })
+    }
+}
+
+/// A protobuf `Duration` in JSON: `"1.5s"`, or the `{"seconds", "nanos"}` object form.
+fn parse_duration(v: &serde_json::Value) -> Option<Duration> {
+    if let Some(s) = v.as_str() {
+        let secs: f64 = s.trim().strip_suffix('s')?.parse().ok()?;
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let seconds = v
+        .get("seconds")
+        .map_or(Some(0), |s| s.as_u64().or_else(|| s.as_str()?.parse().ok()))?;
+    let nanos = v
+        .get("nanos")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    Some(Duration::from_secs(seconds) + Duration::from_nanos(nanos))
 }
 
 impl fmt::Display for ApiError {
@@ -116,6 +154,7 @@ impl Error {
             Error::Decode { status, .. } => *status,
             Error::Auth(AuthError::Rejected { status, .. }) => Some(*status),
             Error::Transport(e) => e.status(),
+            Error::ResponseTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -128,7 +167,10 @@ impl Error {
             Error::Decode { status, .. } => status.is_some_and(is_retryable_status),
             Error::Timeout(_) | Error::Transport(_) => true,
             Error::Auth(AuthError::Unavailable(_)) => true,
-            Error::Auth(_) | Error::Config(_) | Error::InvalidRequest(_) => false,
+            Error::Auth(_)
+            | Error::Config(_)
+            | Error::InvalidRequest(_)
+            | Error::ResponseTooLarge { .. } => false,
         }
     }
 
@@ -140,10 +182,12 @@ impl Error {
         }
     }
 
-    /// The wait the server asked for in `Retry-After`, if any.
+    /// The wait the server asked for: a `RetryInfo` detail in the error body (the more precise)
+    /// or the `Retry-After` header.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.api()
-            .and_then(|e| crate::retry::parse_retry_after(&e.headers))
+        let e = self.api()?;
+        e.retry_delay()
+            .or_else(|| crate::retry::parse_retry_after(&e.headers))
     }
 }
 
@@ -163,6 +207,20 @@ pub(crate) enum Failure {
     },
     Auth(AuthError),
     Timeout(String),
+    TooLarge {
+        status: StatusCode,
+        limit: u64,
+    },
+}
+
+impl Failure {
+    /// The wait an error body's `RetryInfo` detail asks for.
+    pub(crate) fn retry_delay(&self) -> Option<Duration> {
+        match self {
+            Failure::Api(e) => e.retry_delay(),
+            _ => None,
+        }
+    }
 }
 
 impl From<Failure> for Error {
@@ -180,6 +238,7 @@ impl From<Failure> for Error {
             },
             Failure::Auth(a) => Error::Auth(a),
             Failure::Timeout(s) => Error::Timeout(s),
+            Failure::TooLarge { status, limit } => Error::ResponseTooLarge { status, limit },
         }
     }
 }
@@ -262,9 +321,36 @@ impl<E> From<progenitor_client::Error<E>> for Error {
 }
 
 pub(crate) fn transport(e: reqwest::Error) -> Error {
+    if let Some(too_large) = find_source::<BodyTooLarge>(&e) {
+        return Error::ResponseTooLarge {
+            status: too_large.status,
+            limit: too_large.limit,
+        };
+    }
     if e.is_timeout() {
         Error::Timeout(e.to_string())
     } else {
         Error::Transport(e.without_url())
     }
+}
+
+/// Raised while reading a body past the client's limit (see [`Error::ResponseTooLarge`]).
+#[derive(Debug, thiserror::Error)]
+#[error("response body is larger than {limit} bytes")]
+pub(crate) struct BodyTooLarge {
+    pub status: StatusCode,
+    pub limit: u64,
+}
+
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
 }

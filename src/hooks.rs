@@ -2,8 +2,9 @@
 //! every generated operation, in one loop.
 
 use crate::auth::Auth;
-use crate::error::{from_error_body, Failure};
+use crate::error::{from_error_body, BodyTooLarge, Failure};
 use crate::generated::Client;
+use crate::limit::Limiter;
 use crate::retry::{self, Budget, RetryConfig};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{Request, Response, StatusCode};
@@ -22,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) auth: Auth,
     pub(crate) retry: RetryConfig,
     pub(crate) budget: Budget,
+    pub(crate) limiter: Limiter,
+    pub(crate) max_response_bytes: u64,
     pub(crate) timeout: Option<Duration>,
     pub(crate) project_id: String,
     /// `Messages_SendMessage`'s full URL, parsed once for [`Client::send_message`].
@@ -41,21 +44,29 @@ impl fmt::Debug for Inner {
 
 impl ClientHooks<Inner> for Client {
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        run(self, request, info.operation_id, None).await
+        run(self, request, info.operation_id, None, false).await
     }
 }
 
-/// Sends `request` with auth, retries and deadlines. A repeat is a copy of the request made
-/// before each attempt that may be repeated, or, when the caller can build the request again
-/// cheaply (`rebuild`), a new one made only when a repeat actually happens.
+/// Sends `request` with pacing, auth, retries and deadlines. A repeat is a copy of the request
+/// made before each attempt that may be repeated, or, when the caller can build the request
+/// again cheaply (`rebuild`), a new one made only when a repeat actually happens. `at_most_once`
+/// overrides [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate).
 pub(crate) async fn run(
     client: &Client,
     request: Request,
     op: &'static str,
     rebuild: Option<&(dyn Fn() -> Request + Send + Sync)>,
+    at_most_once: bool,
 ) -> reqwest::Result<Response> {
     let shared = &*client.inner().0;
-    let cfg = &shared.retry;
+    let strict;
+    let cfg = if at_most_once && shared.retry.retry_ambiguous_posts {
+        strict = shared.retry.clone().retry_ambiguous_posts(false);
+        &strict
+    } else {
+        &shared.retry
+    };
     let started = Instant::now();
     let deadline = cfg.max_elapsed.map(|d| started + d);
     let method = request.method().clone();
@@ -66,17 +77,24 @@ pub(crate) async fn run(
             .or_else(|| rebuild.map(|f| with_user_agent(f())))
     };
     let mut retries = 0u32;
+    let mut throttled = 0u32;
     let mut refreshed = false;
 
     loop {
-        let attempt = retries + u32::from(refreshed) + 1;
+        let attempt = retries + throttled + u32::from(refreshed) + 1;
         // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
         // copy shares its bytes.
-        let may_repeat = retries < cfg.max_retries || (!refreshed && shared.auth.is_oauth());
+        let may_repeat = retries < cfg.max_retries
+            || throttled < cfg.max_throttle_retries
+            || (!refreshed && shared.auth.is_oauth());
         let mut spare = if may_repeat && rebuild.is_none() {
             request.try_clone()
         } else {
             None
+        };
+        // Requests wait here, not in a retry loop, once the API has asked us to slow down.
+        let Ok(ticket) = shared.limiter.acquire(deadline).await else {
+            return Ok(deadline_response(started));
         };
         let token = match shared.auth.authorize(&mut request).await {
             Ok(t) => t,
@@ -107,7 +125,7 @@ pub(crate) async fn run(
                 span.record("status", status.as_u16());
                 if status.is_success() {
                     shared.budget.deposit();
-                    return Ok(resp);
+                    return Ok(bounded(resp, shared.max_response_bytes));
                 }
                 // A rejected token is replaced once, whatever the retry settings say.
                 if let (StatusCode::UNAUTHORIZED, false, Some(used)) = (status, refreshed, &token) {
@@ -118,18 +136,47 @@ pub(crate) async fn run(
                         continue;
                     }
                 }
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    // Pacing, not failure: slow down, wait as the API says, go again; the
+                    // outage budget is not touched.
+                    shared.limiter.throttled(ticket);
+                    let header = retry::parse_retry_after(resp.headers());
+                    let failed = read_error(resp, shared.max_response_bytes).await;
+                    // The body's RetryInfo is the more precise (Retry-After has whole seconds).
+                    let asked = failed
+                        .extensions()
+                        .get::<Failure>()
+                        .and_then(Failure::retry_delay)
+                        .or(header);
+                    let next = (throttled < cfg.max_throttle_retries)
+                        .then(|| again(&mut spare))
+                        .flatten();
+                    let wait = asked.unwrap_or_else(|| cfg.backoff(throttled + 1));
+                    match next {
+                        Some(next) if wait <= cfg.max_retry_after && within(deadline, wait) => {
+                            throttled += 1;
+                            request = next;
+                            tracing::debug!(operation = op, ?wait, "429: waiting as asked");
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        _ => return Ok(failed),
+                    }
+                }
                 let retry =
                     retries < cfg.max_retries && retry::status_is_retryable(cfg, &method, status);
                 let Some(next) = retry.then(|| again(&mut spare)).flatten() else {
-                    return Ok(read_error(resp).await);
+                    return Ok(read_error(resp, shared.max_response_bytes).await);
                 };
                 let wait = match retry::parse_retry_after(resp.headers()) {
-                    Some(w) if w > cfg.max_retry_after => return Ok(read_error(resp).await),
+                    Some(w) if w > cfg.max_retry_after => {
+                        return Ok(read_error(resp, shared.max_response_bytes).await)
+                    }
                     Some(w) => w,
                     None => cfg.backoff(retries + 1),
                 };
                 if !within(deadline, wait) || !shared.budget.try_withdraw() {
-                    return Ok(read_error(resp).await);
+                    return Ok(read_error(resp, shared.max_response_bytes).await);
                 }
                 request = next;
                 (wait, format!("HTTP {status}"))
@@ -178,15 +225,59 @@ fn attempt_timeout(timeout: Option<Duration>, deadline: Option<Instant>) -> Opti
     }
 }
 
-/// Reads an error response's body once and carries the parsed failure to `Error::from`.
-async fn read_error(resp: Response) -> Response {
+/// Reads an error response's body once (up to `limit` bytes) and carries the parsed failure
+/// to `Error::from`.
+async fn read_error(mut resp: Response, limit: u64) -> Response {
     let status = resp.status();
-    let headers = resp.headers().clone();
-    let failure = match resp.bytes().await {
-        Ok(body) => from_error_body(status, headers, &body),
-        Err(e) => Failure::Timeout(e.without_url().to_string()),
+    let headers = std::mem::take(resp.headers_mut());
+    let mut body = Vec::new();
+    let failure = loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) if body.len() as u64 + chunk.len() as u64 > limit => {
+                break Failure::TooLarge { status, limit };
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break from_error_body(status, headers, &body.into()),
+            Err(e) => break Failure::Timeout(e.without_url().to_string()),
+        }
     };
     failure_response(failure, status)
+}
+
+/// A success response whose body cannot grow past `limit`: refused at once when its
+/// `Content-Length` says so, cut off with [`BodyTooLarge`] while reading otherwise.
+fn bounded(resp: Response, limit: u64) -> Response {
+    let status = resp.status();
+    match resp.content_length() {
+        Some(n) if n > limit => {
+            failure_response(Failure::TooLarge { status, limit }, status_for_failure())
+        }
+        Some(_) => resp,
+        None => {
+            use futures_util::StreamExt as _;
+            let (parts, body) = http::Response::<reqwest::Body>::from(resp).into_parts();
+            let mut seen = 0u64;
+            let chunks = http_body_util::BodyDataStream::new(body).map(move |chunk| {
+                let chunk = chunk?;
+                seen += chunk.len() as u64;
+                if seen > limit {
+                    return Err(Box::new(BodyTooLarge { status, limit })
+                        as Box<dyn std::error::Error + Send + Sync>);
+                }
+                Ok(chunk)
+            });
+            Response::from(http::Response::from_parts(
+                parts,
+                reqwest::Body::wrap_stream(chunks),
+            ))
+        }
+    }
+}
+
+/// The status on a synthetic failure response for a success that could not be used: any
+/// status the generated code does not expect makes it hand the response back unread.
+fn status_for_failure() -> StatusCode {
+    StatusCode::BAD_GATEWAY
 }
 
 fn deadline_response(started: Instant) -> Response {

@@ -2,11 +2,13 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod bulk;
 mod compose;
 mod config;
 mod error;
 mod generated;
 mod hooks;
+mod limit;
 mod macros;
 mod pagination;
 mod region;
@@ -19,16 +21,18 @@ pub mod webhook;
 pub mod fake;
 
 pub use auth::{Credentials, DEFAULT_AUTH_URL};
-pub use config::{ClientBuilder, USER_AGENT};
+pub use bulk::BulkOutcome;
+pub use config::{ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT};
 pub use error::{ApiError, AuthError, Error, Result};
 pub use generated::{builder, types, Client, ClientInfo, ResponseValue, PATH_PREFIX};
 pub use hooks::Inner;
+pub use limit::RateLimit;
 pub use region::Region;
 pub use retry::{parse_retry_after, BudgetConfig, RetryConfig};
 
 /// Everything needed to make calls: the client, its per-area operation traits, stream helpers.
 pub mod prelude {
     pub use crate::generated::prelude::*;
-    pub use crate::{Credentials, Error, Region, Result, RetryConfig};
+    pub use crate::{Credentials, Error, RateLimit, Region, Result, RetryConfig};
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
 }

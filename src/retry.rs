@@ -9,7 +9,11 @@ use std::time::{Duration, SystemTime};
 /// backoff, honours `Retry-After`, and gives up when a call has taken 60 s in all.
 ///
 /// What is retried:
-/// - 429 always: the request was refused, not processed.
+/// - 429 always, and not counted as a failure: the API refused the request without processing
+///   it, and says when to come back (a `RetryInfo` detail or `Retry-After`; backoff when it
+///   does not). Such waits are bounded by the call's deadline and
+///   [`RetryConfig::max_throttle_retries`], never by `max_retries` or the retry budget. The
+///   client's rate limiter ([`crate::RateLimit`]) makes them rare.
 /// - 500, 502, 503, 504, timeouts and other transport failures: for idempotent methods
 ///   (GET, DELETE, PATCH, PUT).
 /// - Non-idempotent POSTs (send message, send event, create, inject, merge): only 429, 503
@@ -19,6 +23,7 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, Clone)]
 pub struct RetryConfig {
     pub(crate) max_retries: u32,
+    pub(crate) max_throttle_retries: u32,
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) max_retry_after: Duration,
@@ -51,6 +56,7 @@ impl Default for RetryConfig {
     fn default() -> Self {
         RetryConfig {
             max_retries: 3,
+            max_throttle_retries: 100,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(60),
@@ -62,16 +68,22 @@ impl Default for RetryConfig {
 }
 
 impl RetryConfig {
-    /// No retries at all (401 token refresh still happens once).
+    /// No retries at all, not even after a 429 (401 token refresh still happens once).
     pub fn disabled() -> Self {
         RetryConfig {
             max_retries: 0,
+            max_throttle_retries: 0,
             ..Self::default()
         }
     }
-    /// Retries after the first attempt.
+    /// Retries after failures (5xx, timeouts, transport errors), each paid from the budget.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
+        self
+    }
+    /// Repeats after 429 answers (default 100; the call's deadline usually ends it first).
+    pub fn max_throttle_retries(mut self, n: u32) -> Self {
+        self.max_throttle_retries = n;
         self
     }
     /// First backoff step; each further step doubles, up to [`Self::max_backoff`].
@@ -122,10 +134,10 @@ pub(crate) fn is_idempotent(method: &Method) -> bool {
     )
 }
 
-/// Whether a response with `status` may be retried for a request with `method`.
+/// Whether a failure response with `status` may be retried for a request with `method` (429s
+/// are pacing, handled before this).
 pub(crate) fn status_is_retryable(cfg: &RetryConfig, method: &Method, status: StatusCode) -> bool {
     match status {
-        StatusCode::TOO_MANY_REQUESTS => true,
         // The server says it did not take the request: safe even for POST.
         StatusCode::SERVICE_UNAVAILABLE => true,
         StatusCode::INTERNAL_SERVER_ERROR
@@ -232,11 +244,6 @@ mod tests {
     #[test]
     fn post_is_not_retried_after_ambiguous_failures() {
         let cfg = RetryConfig::default();
-        assert!(status_is_retryable(
-            &cfg,
-            &Method::POST,
-            StatusCode::TOO_MANY_REQUESTS
-        ));
         assert!(status_is_retryable(
             &cfg,
             &Method::POST,

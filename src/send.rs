@@ -26,6 +26,16 @@ impl Client {
         &self,
         request: &types::SendMessageRequest,
     ) -> Result<ResponseValue<types::SendMessageResponse>> {
+        self.send_message_with(request, false).await
+    }
+
+    /// [`Self::send_message`]; `at_most_once` never repeats after an ambiguous failure, whatever
+    /// the retry settings say.
+    pub(crate) async fn send_message_with(
+        &self,
+        request: &types::SendMessageRequest,
+        at_most_once: bool,
+    ) -> Result<ResponseValue<types::SendMessageResponse>> {
         let body = Bytes::from(
             serde_json::to_vec(request).map_err(|e| Error::InvalidRequest(e.to_string()))?,
         );
@@ -42,9 +52,15 @@ impl Client {
             *req.body_mut() = Some(body.clone().into());
             req
         };
-        let mut resp = crate::hooks::run(self, build(), "messages_send_message", Some(&build))
-            .await
-            .map_err(progenitor_client::Error::<()>::CommunicationError)?;
+        let mut resp = crate::hooks::run(
+            self,
+            build(),
+            "messages_send_message",
+            Some(&build),
+            at_most_once,
+        )
+        .await
+        .map_err(progenitor_client::Error::<()>::CommunicationError)?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             return Err(progenitor_client::Error::<()>::UnexpectedResponse(resp).into());

@@ -40,7 +40,7 @@ fn new_app(
     );
     obj.insert(
         "queue_stats".into(),
-        json!({"outbound_size": 0, "outbound_limit": cfg.queue_capacity}),
+        json!({"outbound_size": 0, "outbound_limit": cfg.queue_capacity.min(i64::MAX as usize)}),
     );
     serde_json::from_value(request)
         .map_err(|e| ApiFailure::bad_request(format!("invalid app: {e}")))

@@ -1,0 +1,84 @@
+//! Sending many messages: a bounded number in flight, each outcome as it completes, and never
+//! a message twice.
+
+use crate::generated::{Client, ResponseValue};
+use crate::{types, Result};
+use futures_core::Stream;
+use futures_util::{stream, StreamExt as _};
+
+/// What became of one request of a bulk send.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkOutcome {
+    /// The request's position in the input, from 0.
+    pub index: usize,
+    /// The request, handed back (to log it, or to send it again later if the failure allows).
+    pub request: types::SendMessageRequest,
+    /// The API's answer, or why there is none.
+    pub result: Result<ResponseValue<types::SendMessageResponse>>,
+}
+
+impl Client {
+    /// Sends every request, at most `concurrency` at a time, yielding each outcome as it
+    /// completes (not in input order: use [`BulkOutcome::index`]).
+    ///
+    /// Sends go at the rate limiter's pace ([`crate::RateLimit`]). A request is repeated only
+    /// when the API did not take it: a 429 (waited out as asked), a 503, or a failure before
+    /// anything was sent. A 500, a timeout or a connection lost after sending is reported for
+    /// that request and never repeated, even with
+    /// [`RetryConfig::retry_ambiguous_posts`](crate::RetryConfig::retry_ambiguous_posts): the
+    /// message may already be on its way, and a second copy would reach the handset twice.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: sinch_conversation::Client, app: &str) {
+    /// use sinch_conversation::prelude::*;
+    /// use sinch_conversation::types::{AppMessage, ConversationChannel, Recipient, SendMessageRequest};
+    ///
+    /// let phones = ["+15550001", "+15550002", "+15550003"];
+    /// let requests = phones.iter().map(|p| {
+    ///     SendMessageRequest::new(app, Recipient::channel(ConversationChannel::Sms, *p), AppMessage::text("Hi"))
+    /// });
+    /// let mut outcomes = std::pin::pin!(client.send_all(requests, 64));
+    /// while let Some(o) = outcomes.next().await {
+    ///     match o.result {
+    ///         Ok(sent) => println!("{} sent as {:?}", phones[o.index], sent.message_id),
+    ///         Err(e) => eprintln!("{} failed: {e}", phones[o.index]),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn send_all<'a, I>(
+        &'a self,
+        requests: I,
+        concurrency: usize,
+    ) -> impl Stream<Item = BulkOutcome> + 'a
+    where
+        I: IntoIterator<Item = types::SendMessageRequest>,
+        I::IntoIter: 'a,
+    {
+        self.send_stream(stream::iter(requests), concurrency)
+    }
+
+    /// [`Self::send_all`] for requests that arrive as a stream (read from a queue, a file, a
+    /// database cursor); no more than `concurrency` of them are held at once.
+    pub fn send_stream<'a, S>(
+        &'a self,
+        requests: S,
+        concurrency: usize,
+    ) -> impl Stream<Item = BulkOutcome> + 'a
+    where
+        S: Stream<Item = types::SendMessageRequest> + 'a,
+    {
+        requests
+            .enumerate()
+            .map(move |(index, request)| async move {
+                let result = self.send_message_with(&request, true).await;
+                BulkOutcome {
+                    index,
+                    request,
+                    result,
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+    }
+}
