@@ -22,20 +22,18 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let default_spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/conversation.yaml");
-    let opts = match parse_args(args, default_spec) {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().unwrap_or(manifest).to_path_buf();
+    let opts = match parse_args(args, root) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match run(&opts, &mut std::io::stdout()) {
+    match run(&opts, &mut std::io::stdout(), &mut std::io::stderr()) {
         Ok(Outcome::Changed { written: false }) if opts.check => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(_) => ExitCode::from(2),
     }
 }

@@ -103,13 +103,18 @@ impl Drop for Dir {
 }
 
 fn xtask(spec: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("update-spec")
-        .arg("--spec")
-        .arg(spec)
-        .args(args)
-        .output()
-        .unwrap()
+    let spec = spec.to_str().unwrap();
+    update_spec(&[&["--spec", spec], args].concat(), &[])
+}
+
+/// The binary with `args` after `update-spec`, and only the given `XTASK_URL_*` variables.
+fn update_spec(args: &[&str], urls: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.arg("update-spec").args(args);
+    for doc in ["CONVERSATION", "TEMPLATES", "BATCH"] {
+        cmd.env_remove(format!("XTASK_URL_{doc}"));
+    }
+    cmd.envs(urls.iter().copied()).output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -137,7 +142,7 @@ fn an_unchanged_spec_reports_no_changes_and_passes_the_check() {
     let url = serve(&server, OURS);
     let o = xtask(&dir.spec(), &["--url", &url, "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "No changes\n");
+    assert_eq!(stdout(&o), format!("== conversation ({url})\nNo changes\n"));
 }
 
 #[test]
@@ -147,9 +152,17 @@ fn changes_are_grouped_and_fail_the_check() {
     let url = serve(&server, &changed());
     let o = xtask(&dir.spec(), &["--url", &url, "--check"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    // The name check's line ends the report; its count depends on this workspace's code.
+    let (report, names) = out.trim_end().rsplit_once('\n').unwrap();
+    assert!(
+        names.starts_with("Names the hand-written layer uses: ") && names.ends_with("all present"),
+        "{names}"
+    );
     assert_eq!(
-        stdout(&o),
-        "Operations added (1):
+        format!("{report}\n"),
+        format!("== conversation ({url})\n")
+            + "Operations added (1):
   + Transcoding_TranscodeMessage  POST /v1/projects/{project_id}/messages:transcode
 Schemas removed (1):
   - Legacy
@@ -215,7 +228,9 @@ fn a_3_1_document_is_converted_then_diffed() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.starts_with("note: ") && out.contains("OpenAPI 3.1; converted to 3.0.3"),
+        out.starts_with(&format!(
+            "== conversation ({url})\nnote: {url} is OpenAPI 3.1; converted to 3.0.3\n"
+        )),
         "{out}"
     );
     assert!(
@@ -284,7 +299,7 @@ fn an_unreachable_server_is_reported() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).starts_with("error: downloading http://127.0.0.1:"),
+        stderr(&o).starts_with("error: conversation: downloading http://127.0.0.1:"),
         "{}",
         stderr(&o)
     );
@@ -332,5 +347,565 @@ fn the_vendored_spec_is_valid_input() {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/conversation.yaml");
     let o = xtask(&spec, &["--from", spec.to_str().unwrap(), "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "No changes\n");
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("== conversation (file://") && out.ends_with(")\nNo changes\n"),
+        "{out}"
+    );
+}
+
+// ---- Several documents, SOURCE.toml tables, and the name check. ----
+
+/// A small Template Management API v2 document; like ours, it refers to conversation.yaml.
+const TEMPLATES: &str = r#"openapi: 3.0.3
+info: {title: Template Management API, version: '2.0'}
+paths:
+  /v2/projects/{project_id}/templates:
+    get:
+      operationId: Templates_v2_ListTemplates
+      parameters:
+      - {name: project_id, in: path, required: true, schema: {type: string}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/V2ListTemplatesResponse'}
+components:
+  schemas:
+    V2ListTemplatesResponse:
+      type: object
+      properties:
+        templates:
+          type: array
+          items: {$ref: '#/components/schemas/V2Template'}
+    V2Template:
+      type: object
+      properties:
+        id: {type: string}
+        channel: {$ref: 'conversation.yaml#/components/schemas/ConversationChannel'}
+"#;
+
+/// A small Batch API document.
+const BATCH: &str = r#"openapi: 3.0.3
+info: {title: Conversation Batch API, version: '1.0'}
+paths:
+  /v1/projects/{project_id}/messages:
+    post:
+      operationId: Batch_SendBatch
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/SendBatchRequest'}
+      responses:
+        '200': {description: ok}
+components:
+  schemas:
+    SendBatchRequest:
+      type: object
+      properties:
+        app_id: {type: string}
+        recipient_count: {type: integer}
+"#;
+
+/// Our callbacks document: payload schemas that use conversation.yaml's types.
+const CALLBACKS: &str = r#"openapi: 3.0.3
+info: {title: Callbacks, version: '1'}
+paths: {}
+components:
+  schemas:
+    MessageInboundEvent:
+      type: object
+      properties:
+        app_id: {type: string}
+        channel: {$ref: 'conversation.yaml#/components/schemas/ConversationChannel'}
+"#;
+
+/// The hand-written layer of the small workspace: it needs `SendMessageRequest`,
+/// `SendMessageResponse`, the `Messages_SendMessage` operation and a callback type.
+const LIB_RS: &str = r#"//! A tiny hand-written layer over the generated client.
+use crate::types::{SendMessageRequest, self};
+
+pub async fn send(client: &Client, request: SendMessageRequest) -> Result<types::SendMessageResponse> {
+    client.messages_send_message().body(request).send().await
+}
+
+pub fn kind(event: &crate::types::MessageInboundEvent) -> &str { "MESSAGE_INBOUND" }
+
+pub fn list(client: &templates::Client) -> templates::types::V2ListTemplatesResponse { todo!() }
+"#;
+
+/// Upstream-style (OpenAPI 3.1, extra info, `type: [T, 'null']`) Conversation API document that
+/// renames `SendMessageRequest` to `SendMessageRequestV2`, which the hand-written layer uses.
+const RENAMED_UPSTREAM: &str = r#"openapi: 3.1.0
+info:
+  title: Conversation API | Sinch
+  version: '1.0'
+  contact: {name: support at sinch, email: support@sinch.com}
+servers:
+- url: https://{region}.conversation.api.sinch.com
+  variables:
+    region: {default: us, enum: [us, eu, br]}
+paths:
+  /v1/projects/{project_id}/messages:send:
+    post:
+      operationId: Messages_SendMessage
+      tags: [Messages]
+      parameters:
+      - {name: project_id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/SendMessageRequestV2'}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/SendMessageResponse'}
+components:
+  schemas:
+    SendMessageRequestV2:
+      type: object
+      required: [app_id]
+      properties:
+        app_id: {type: string}
+        ttl: {type: [string, 'null']}
+        channel: {$ref: '#/components/schemas/ConversationChannel'}
+    SendMessageResponse:
+      type: object
+      properties:
+        message_id: {type: string}
+    ConversationChannel:
+      type: string
+      enum: [SMS, WHATSAPP]
+"#;
+
+/// A temporary workspace: `src/lib.rs` and `spec/` with the given documents.
+struct Ws(Dir);
+
+impl Ws {
+    fn new(name: &str, docs: &[(&str, &str)]) -> Ws {
+        let d = Dir::new(name);
+        std::fs::remove_file(d.spec()).unwrap();
+        std::fs::create_dir_all(d.0.join("src")).unwrap();
+        std::fs::create_dir_all(d.0.join("spec")).unwrap();
+        std::fs::write(d.0.join("src/lib.rs"), LIB_RS).unwrap();
+        for (file, text) in docs {
+            std::fs::write(d.0.join("spec").join(file), text).unwrap();
+        }
+        Ws(d)
+    }
+    fn root(&self) -> &str {
+        self.0 .0.to_str().unwrap()
+    }
+    fn spec(&self, file: &str) -> PathBuf {
+        self.0 .0.join("spec").join(file)
+    }
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.spec(file)).unwrap()
+    }
+    fn spec_files(&self) -> Vec<String> {
+        let mut v: Vec<_> = std::fs::read_dir(self.0 .0.join("spec"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+    fn source_toml(&self) -> xtask::record::SourceToml {
+        xtask::record::SourceToml::parse(&self.read("SOURCE.toml")).unwrap()
+    }
+}
+
+fn serve_at(server: &MockServer, path: &str, body: &str) -> String {
+    server.mock(|when, then| {
+        when.method(GET).path(path);
+        then.status(200)
+            .header("content-type", "application/yaml")
+            .body(body);
+    });
+    server.url(path)
+}
+
+fn templates_changed() -> String {
+    TEMPLATES.replace(
+        "        id: {type: string}\n",
+        "        id: {type: string}\n        version: {type: integer}\n",
+    )
+}
+
+#[test]
+fn one_other_document_from_a_local_file() {
+    let ws = Ws::new(
+        "tplfrom",
+        &[("conversation.yaml", OURS), ("templates.yaml", TEMPLATES)],
+    );
+    let upstream = ws.0 .0.join("template-upstream.yaml");
+    std::fs::write(&upstream, templates_changed()).unwrap();
+    let canonical = std::fs::canonicalize(&upstream).unwrap();
+    let o = update_spec(
+        &[
+            "--doc",
+            "templates",
+            "--from",
+            upstream.to_str().unwrap(),
+            "--root",
+            ws.root(),
+            "--check",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "== templates (file://{})
+Properties (1):
+  + V2Template.version (integer)
+Names the hand-written layer uses: 5 checked, all present
+",
+            canonical.display()
+        ),
+        // 5: in src/lib.rs `templates::types::V2ListTemplatesResponse`, and from the unchanged
+        // conversation.yaml `types::SendMessageRequest`, `types::SendMessageResponse`,
+        // `.messages_send_message()`; and templates.yaml's reference to ConversationChannel.
+    );
+    assert_eq!(ws.read("templates.yaml"), TEMPLATES);
+}
+
+#[test]
+fn several_documents_in_one_run() {
+    let ws = Ws::new(
+        "multi",
+        &[
+            ("conversation.yaml", OURS),
+            ("templates.yaml", TEMPLATES),
+            ("batch.yaml", BATCH),
+        ],
+    );
+    let server = MockServer::start();
+    let batch_new = BATCH.replace(
+        "recipient_count: {type: integer}",
+        "recipient_count: {type: string}",
+    );
+    let urls = [
+        (
+            "XTASK_URL_CONVERSATION",
+            serve_at(&server, "/c.yaml", &changed()),
+        ),
+        (
+            "XTASK_URL_TEMPLATES",
+            serve_at(&server, "/t.yaml", TEMPLATES),
+        ),
+        ("XTASK_URL_BATCH", serve_at(&server, "/b.yaml", &batch_new)),
+    ];
+    let env: Vec<(&str, &str)> = urls.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // All three by default; drift in any fails the check.
+    let o = update_spec(&["--root", ws.root(), "--check"], &env);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(
+        headers,
+        [
+            format!("== conversation ({})", urls[0].1),
+            format!("== templates ({})", urls[1].1),
+            format!("== batch ({})", urls[2].1),
+        ]
+    );
+    assert!(
+        out.contains(&format!(
+            "== templates ({})\nNo changes\n== batch",
+            urls[1].1
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ SendBatchRequest.recipient_count: type integer -> string"),
+        "{out}"
+    );
+
+    // --url needs exactly one document.
+    let o = update_spec(
+        &[
+            "--root",
+            ws.root(),
+            "--doc",
+            "conversation,batch",
+            "--url",
+            &urls[0].1,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("pick one with --doc"), "{}", stderr(&o));
+
+    // --write replaces the two that changed and records both.
+    let o = update_spec(&["--root", ws.root(), "--write"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("wrote "), "{}", stdout(&o));
+    assert_eq!(ws.read("conversation.yaml"), changed());
+    assert_eq!(ws.read("templates.yaml"), TEMPLATES);
+    assert_eq!(ws.read("batch.yaml"), batch_new);
+    let record = ws.source_toml();
+    assert_eq!(
+        record.tables().collect::<Vec<_>>(),
+        ["conversation", "batch"]
+    );
+    assert_eq!(record.get("conversation", "url"), Some(urls[0].1.clone()));
+    assert_eq!(record.get("batch", "url"), Some(urls[2].1.clone()));
+    assert_eq!(
+        ws.spec_files(),
+        [
+            "SOURCE.toml",
+            "batch.yaml",
+            "conversation.yaml",
+            "templates.yaml"
+        ]
+    );
+    let o = update_spec(&["--root", ws.root(), "--check"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn an_error_in_one_document_writes_nothing_at_all() {
+    let ws = Ws::new(
+        "multierr",
+        &[("conversation.yaml", OURS), ("batch.yaml", BATCH)],
+    );
+    let server = MockServer::start();
+    let conv = serve_at(&server, "/c.yaml", &changed());
+    server.mock(|when, then| {
+        when.method(GET).path("/b.yaml");
+        then.status(503).body("down");
+    });
+    let batch = server.url("/b.yaml");
+    let o = update_spec(
+        &[
+            "--root",
+            ws.root(),
+            "--doc",
+            "conversation",
+            "--doc",
+            "batch",
+            "--write",
+        ],
+        &[
+            ("XTASK_URL_CONVERSATION", &conv),
+            ("XTASK_URL_BATCH", &batch),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with(&format!("error: batch: downloading {batch}: HTTP 503")),
+        "{}",
+        stderr(&o)
+    );
+    // The document that did load is still reported, but not written.
+    assert!(stdout(&o).starts_with(&format!("== conversation ({conv})\n")));
+    assert_eq!(ws.read("conversation.yaml"), OURS);
+    assert_eq!(ws.spec_files(), ["batch.yaml", "conversation.yaml"]);
+}
+
+/// The required safety net: an upstream document that renames a schema the hand-written layer
+/// uses is refused, and the vendored spec stays byte for byte; `--force` writes it anyway.
+#[test]
+fn a_document_that_drops_a_used_name_is_refused() {
+    let ws = Ws::new("rename", &[("conversation.yaml", OURS)]);
+    let server = MockServer::start();
+    let url = serve(&server, RENAMED_UPSTREAM);
+    let args = [
+        "--root",
+        ws.root(),
+        "--doc",
+        "conversation",
+        "--url",
+        &url,
+        "--write",
+    ];
+
+    let o = update_spec(&args, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("error: refusing to write"), "{err}");
+    assert!(
+        err.contains(
+            "  - types::SendMessageRequest (a schema of conversation.yaml; used in src/lib.rs)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("\n  - ").count(),
+        1,
+        "only the renamed name: {err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(
+        std::fs::read(ws.spec("conversation.yaml")).unwrap(),
+        OURS.as_bytes()
+    );
+    assert_eq!(
+        ws.spec_files(),
+        ["conversation.yaml"],
+        "no SOURCE.toml, no temp files"
+    );
+
+    // A dry run shows the same list, as a report.
+    let o = update_spec(&args[..args.len() - 1], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains(
+            "3 checked, 1 missing (--write would refuse):\n  - types::SendMessageRequest"
+        ),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = update_spec(&[&args[..], &["--force"]].concat(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("warning: writing anyway (--force)"),
+        "{err}"
+    );
+    assert!(err.contains("types::SendMessageRequest"), "{err}");
+    let written = ws.read("conversation.yaml");
+    assert!(
+        written.contains("openapi: 3.0.3") && written.contains("SendMessageRequestV2:"),
+        "{written}"
+    );
+    assert_eq!(
+        ws.source_toml()
+            .get("conversation", "converted_from_3_1")
+            .as_deref(),
+        Some("true")
+    );
+}
+
+#[test]
+fn renamed_operations_and_broken_references_are_refused_too() {
+    let ws = Ws::new(
+        "renameop",
+        &[
+            ("conversation.yaml", OURS),
+            ("templates.yaml", TEMPLATES),
+            ("callbacks.yaml", CALLBACKS),
+        ],
+    );
+    let server = MockServer::start();
+    // The operation renamed, and ConversationChannel (used by callbacks.yaml, templates.yaml
+    // and, through callbacks.yaml's MessageInboundEvent, not by the code) renamed to Channel.
+    let upstream = OURS
+        .replace("Messages_SendMessage", "Messages_Send")
+        .replace("ConversationChannel", "Channel");
+    let url = serve(&server, &upstream);
+    let o = update_spec(
+        &[
+            "--root",
+            ws.root(),
+            "--doc",
+            "conversation",
+            "--url",
+            &url,
+            "--write",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    for line in [
+        "  - .messages_send_message() (operation Messages_SendMessage of conversation.yaml; used in src/lib.rs)",
+        "  - callbacks.yaml -> conversation.yaml#/components/schemas/ConversationChannel",
+        "  - templates.yaml -> conversation.yaml#/components/schemas/ConversationChannel",
+    ] {
+        assert!(err.contains(line), "{line}\n{err}");
+    }
+    // MessageInboundEvent comes from callbacks.yaml, which update-spec never replaces.
+    assert!(!err.contains("MessageInboundEvent"), "{err}");
+    assert_eq!(ws.read("conversation.yaml"), OURS);
+    assert_eq!(ws.read("callbacks.yaml"), CALLBACKS);
+}
+
+#[test]
+fn source_toml_keeps_the_other_documents_and_reads_the_old_format() {
+    let ws = Ws::new(
+        "record",
+        &[
+            ("conversation.yaml", OURS),
+            ("templates.yaml", TEMPLATES),
+            (
+                "SOURCE.toml",
+                "# Where spec/conversation.yaml came from; written by `cargo xtask update-spec --write`.\n\
+                 url = \"https://old.example/conversation.yaml\"\n\
+                 retrieved = \"2025-01-01T00:00:00Z\"\n\
+                 sha256 = \"00\"\n\
+                 converted_from_3_1 = false\n",
+            ),
+        ],
+    );
+    let server = MockServer::start();
+    let tpl = serve_at(&server, "/template.yaml", &templates_changed());
+    let o = update_spec(
+        &[
+            "--root",
+            ws.root(),
+            "--doc",
+            "templates",
+            "--url",
+            &tpl,
+            "--write",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = ws.source_toml();
+    assert_eq!(
+        r.tables().collect::<Vec<_>>(),
+        ["conversation", "templates"]
+    );
+    assert_eq!(
+        r.get("conversation", "url").as_deref(),
+        Some("https://old.example/conversation.yaml")
+    );
+    assert_eq!(r.get("conversation", "sha256").as_deref(), Some("00"));
+    assert_eq!(r.get("templates", "url"), Some(tpl.clone()));
+    let hash: String = Sha256::digest(templates_changed().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(r.get("templates", "sha256"), Some(hash));
+    assert!(ws.read("SOURCE.toml").contains("\n[conversation]\nurl = "));
+
+    // Now the conversation document: its table is replaced, the templates one kept.
+    let conv = serve(&server, &changed());
+    let o = update_spec(
+        &[
+            "--root",
+            ws.root(),
+            "--doc",
+            "conversation",
+            "--url",
+            &conv,
+            "--write",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r2 = ws.source_toml();
+    assert_eq!(r2.get("conversation", "url"), Some(conv));
+    assert_eq!(r2.get("templates", "url"), Some(tpl));
+    assert_eq!(
+        r2.get("templates", "retrieved"),
+        r.get("templates", "retrieved")
+    );
+}
+
+#[test]
+fn callbacks_is_never_a_download() {
+    let ws = Ws::new("callbacks", &[("callbacks.yaml", CALLBACKS)]);
+    let o = update_spec(&["--root", ws.root(), "--doc", "callbacks"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("our own document"), "{}", stderr(&o));
 }
