@@ -235,7 +235,7 @@ async fn four_clients_sharing_one_limit_converge_on_it() {
         throttled(&fake)
     );
     assert!(
-        rate >= 0.9 * R && rate <= 1.1 * R,
+        (0.9 * R..=1.1 * R).contains(&rate),
         "combined {rate:.0}/s against {R}/s"
     );
 }
