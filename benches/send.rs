@@ -9,7 +9,12 @@
 //! - `Client::send_message(&body)` with Basic and with OAuth2, default retry and timeout (the
 //!   headline: our send path with auth, hooks, retry bookkeeping and typed bodies);
 //! - the generated builder, `messages_send_message().body(body.clone())`;
-//! - `send_message` with retries and timeouts off (what that bookkeeping costs).
+//! - `send_message` with retries and timeouts off (what that bookkeeping costs);
+//! - the one-line constructors (`SendMessageRequest::new`, `Recipient::contact`,
+//!   `AppMessage::text`) building each request, then `send_message`;
+//! - the floor and `send_message` against the embedded fake API instead of the stub server
+//!   (the fake stores every message, resolves contacts and queues deliveries; these two lines
+//!   show it is not what limits a test or benchmark).
 //!
 //! Contenders take turns in chunks, rotating who goes first, and each one's time is summed, so
 //! drift in machine load hits all alike. Ratios are to the floor in the same run.
@@ -20,6 +25,7 @@
 
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
+use sinch_conversation::fake::Fake;
 use sinch_conversation::prelude::*;
 use sinch_conversation::types;
 use std::time::{Duration, Instant};
@@ -105,6 +111,10 @@ struct Ctx {
     floor_body: FloorRequest,
     body: types::SendMessageRequest,
     clients: Vec<Client>,
+    fake_url: String,
+    fake_floor_body: FloorRequest,
+    fake_body: types::SendMessageRequest,
+    fake_client: Client,
 }
 
 const CONTENDERS: &[&str] = &[
@@ -114,6 +124,9 @@ const CONTENDERS: &[&str] = &[
     "ours: send_message, OAuth2",
     "ours: generated builder, Basic",
     "ours: send_message, no retry/timeout",
+    "ours: one-line constructors + send_message",
+    "floor against the embedded fake",
+    "ours: send_message against the fake",
 ];
 
 /// One request by contender `k`.
@@ -141,6 +154,30 @@ async fn one(k: usize, cx: &Ctx) {
         2 | 3 | 5 => {
             let client = &cx.clients[if k == 5 { 2 } else { k - 2 }];
             client.send_message(&cx.body).await.unwrap();
+        }
+        6 => {
+            let request = types::SendMessageRequest::new(
+                "app",
+                types::Recipient::contact("contact"),
+                types::AppMessage::text("hello"),
+            );
+            cx.clients[0].send_message(&request).await.unwrap();
+        }
+        7 => {
+            let resp = cx
+                .http
+                .post(&cx.fake_url)
+                .header(reqwest::header::AUTHORIZATION, cx.auth.clone())
+                .json(&cx.fake_floor_body)
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success());
+            let bytes = resp.bytes().await.unwrap();
+            let _: FloorResponse = serde_json::from_slice(&bytes).unwrap();
+        }
+        8 => {
+            cx.fake_client.send_message(&cx.fake_body).await.unwrap();
         }
         _ => {
             // The generated builder takes the body by value.
@@ -179,6 +216,35 @@ fn main() {
                 .unwrap()
         };
         let defaults = Some(Duration::from_secs(30));
+        // The embedded fake, without its request limit or log, with one app and one contact.
+        let fake = Fake::builder()
+            .key("key", "secret")
+            .rate_limit(None)
+            .record_requests(false)
+            .queue_capacity(usize::MAX)
+            .start()
+            .await
+            .unwrap();
+        let fake_app = fake.create_app("bench", &[types::ConversationChannel::Sms]);
+        let fake_client = fake
+            .client_builder()
+            .credentials(Credentials::basic("key", "secret"))
+            .http_client(http.clone())
+            .build()
+            .unwrap();
+        let contact: types::ContactCreateRequest = serde_json::from_value(serde_json::json!({
+            "channel_identities": [{"channel": "SMS", "identity": "+15550000000"}], "language": "EN_US"
+        }))
+        .unwrap();
+        let contact = fake_client
+            .contact_create_contact()
+            .body(contact)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .id
+            .unwrap();
         let cx = Ctx {
             floor_url: format!("{url}{PATH}"),
             auth: reqwest::header::HeaderValue::from_static("Basic a2V5OnNlY3JldA=="), // key:secret
@@ -217,6 +283,24 @@ fn main() {
                 ),
             ],
             http: http.clone(),
+            fake_url: format!("{}/v1/projects/{}/messages:send", fake.base_url(), fake.project_id()),
+            fake_floor_body: FloorRequest {
+                app_id: fake_app.clone(),
+                recipient: FloorRecipient {
+                    contact_id: contact.clone(),
+                },
+                message: FloorMessage {
+                    text_message: FloorText {
+                        text: "hello".into(),
+                    },
+                },
+            },
+            fake_body: types::SendMessageRequest::new(
+                &fake_app,
+                types::Recipient::contact(&contact),
+                types::AppMessage::text("hello"),
+            ),
+            fake_client,
         };
 
         // Warm up connections, the token cache and allocators.
@@ -257,6 +341,16 @@ fn main() {
         println!(
             "ratio ours/floor: {:.3}",
             rate(elapsed[2]) / rate(elapsed[0])
+        );
+        println!(
+            "ratio constructors/floor: {:.3}",
+            rate(elapsed[6]) / rate(elapsed[0])
+        );
+        println!(
+            "fake: floor against it {:.0} msg/s ({:.2} of the stub), send_message {:.3} of that floor",
+            rate(elapsed[7]),
+            rate(elapsed[7]) / rate(elapsed[0]),
+            rate(elapsed[8]) / rate(elapsed[7])
         );
     });
 }

@@ -78,7 +78,7 @@ impl<'a> Ctx<'a> {
 
     /// Posts a `trigger` callback carrying `payload` to every webhook of `app_id` that
     /// subscribes to it (or, for delivery reports of a message sent with a `callback_url`, to
-    /// that URL only).
+    /// that URL only). Nothing is serialized when no one listens.
     pub fn emit(
         &mut self,
         app_id: &str,
@@ -92,6 +92,36 @@ impl<'a> Ctx<'a> {
         else {
             return;
         };
+        let overridden = matches!(trigger, "MESSAGE_DELIVERY" | "EVENT_DELIVERY")
+            .then_some(meta.callback_url.as_ref())
+            .flatten();
+        let targets: Vec<(Option<String>, String, Option<String>)> = match overridden {
+            Some(url) => {
+                let secret = self.p.apps.get(app_id).and_then(|a| {
+                    a.callback_settings
+                        .as_ref()?
+                        .secret_for_overridden_callback_urls
+                        .clone()
+                });
+                vec![(None, url.clone(), secret)]
+            }
+            None => self
+                .p
+                .webhooks
+                .values()
+                .filter(|w| w.app_id == app_id && w.triggers.iter().any(|t| t.as_str() == trigger))
+                .map(|w| {
+                    (
+                        w.id.clone(),
+                        w.target.clone(),
+                        w.secret.clone().filter(|s| !s.is_empty()),
+                    )
+                })
+                .collect(),
+        };
+        if targets.is_empty() {
+            return;
+        }
         let mut body = Map::new();
         body.insert("app_id".into(), app_id.into());
         if let Some(t) = meta.accepted_time {
@@ -110,36 +140,14 @@ impl<'a> Ctx<'a> {
             serde_json::to_value(payload).unwrap_or(Value::Null),
         );
         let body = Bytes::from(Value::Object(body).to_string());
-
-        let overridden = matches!(trigger, "MESSAGE_DELIVERY" | "EVENT_DELIVERY")
-            .then_some(meta.callback_url.as_ref())
-            .flatten();
-        if let Some(url) = overridden {
-            let secret = self.p.apps.get(app_id).and_then(|a| {
-                a.callback_settings
-                    .as_ref()?
-                    .secret_for_overridden_callback_urls
-                    .clone()
-            });
+        for (webhook_id, target, secret) in targets {
             self.effects.callbacks.push(Outgoing {
-                webhook_id: None,
-                target: url.clone(),
+                webhook_id,
+                target,
                 secret,
                 trigger,
-                body,
+                body: body.clone(),
             });
-            return;
-        }
-        for w in self.p.webhooks.values() {
-            if w.app_id == app_id && w.triggers.iter().any(|t| t.as_str() == trigger) {
-                self.effects.callbacks.push(Outgoing {
-                    webhook_id: w.id.clone(),
-                    target: w.target.clone(),
-                    secret: w.secret.clone().filter(|s| !s.is_empty()),
-                    trigger,
-                    body: body.clone(),
-                });
-            }
         }
     }
 
