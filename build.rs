@@ -1,10 +1,13 @@
-//! Generates the typed client from `spec/conversation.yaml` at compile time.
+//! Generates one typed client per API document in `spec/` at compile time.
 //!
-//! spec (YAML) -> serde_json::Value -> normalisation (codegen/normalize.rs) -> openapiv3 ->
+//! For each document: spec (YAML) -> serde_json::Value -> joined with the documents it shares
+//! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
-//! (codegen/redact.rs) -> our open enums and tagged unions placed in `mod types` -> prettyplease
-//! -> $OUT_DIR/codegen.rs, included by src/generated.rs.
+//! (codegen/redact.rs) -> our open enums and tagged unions placed in `mod types` ->
+//! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
 
+#[path = "codegen/bundle.rs"]
+mod bundle;
 #[path = "codegen/normalize.rs"]
 mod normalize;
 #[path = "codegen/redact.rs"]
@@ -13,22 +16,85 @@ mod redact;
 mod render;
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
+use serde_json::Value;
 use std::{env, fs, path::PathBuf};
 
-const SPEC: &str = "spec/conversation.yaml";
+/// One API document and where its generated code lives.
+struct Doc {
+    spec: &'static str,
+    /// Where `types` and `builder` of this document are reachable from the crate.
+    module: &'static str,
+    out: &'static str,
+}
+
+const CONVERSATION: Doc = Doc {
+    spec: "spec/conversation.yaml",
+    module: "crate::generated",
+    out: "conversation.rs",
+};
+const TEMPLATES: Doc = Doc {
+    spec: "spec/templates.yaml",
+    module: "crate::generated::templates",
+    out: "templates.rs",
+};
+const BATCH: Doc = Doc {
+    spec: "spec/batch.yaml",
+    module: "crate::generated::batch",
+    out: "batch.rs",
+};
+/// Our own document of callback payloads; merged into the Conversation document.
+const CALLBACKS: &str = "spec/callbacks.yaml";
 
 fn main() {
-    println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed=spec");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=codegen");
 
-    let text = fs::read_to_string(SPEC).unwrap_or_else(|e| panic!("reading {SPEC}: {e}"));
-    let mut doc: serde_json::Value =
-        serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{SPEC} is not valid YAML: {e}"));
+    let mut conversation = load(CONVERSATION.spec);
+    let callbacks = load(CALLBACKS);
+    bundle::merge_schemas(&mut conversation, &callbacks, "callbacks.yaml")
+        .unwrap_or_else(|e| panic!("merging {CALLBACKS}: {e}"));
+    let send_path = generate(&CONVERSATION, conversation, &[]);
+    let send_path = send_path.unwrap_or_else(|| {
+        panic!(
+            "{} has no Messages_SendMessage operation",
+            CONVERSATION.spec
+        )
+    });
+    // The hot path (`Client::send_message`) builds its request by hand from this path.
+    append(
+        &CONVERSATION,
+        quote::quote! {
+            /// `Messages_SendMessage`'s path after [`PATH_PREFIX`].
+            pub(crate) const SEND_MESSAGE_PATH: &str = #send_path;
+        },
+    );
+
+    for doc in [&TEMPLATES, &BATCH] {
+        let mut spec = load(doc.spec);
+        let shared = bundle::link_external(&mut spec);
+        generate(doc, spec, &shared);
+    }
+}
+
+fn load(path: &str) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"))
+}
+
+fn out_path(doc: &Doc) -> PathBuf {
+    PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join(doc.out)
+}
+
+/// Generates `doc` into its output file; `shared` are schemas replaced by the conversation
+/// module's types. Returns `Messages_SendMessage`'s path, if the document has that operation.
+fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
+    let name = doc.spec;
     let found =
-        normalize::normalize(&mut doc).unwrap_or_else(|e| panic!("normalising {SPEC}: {e}"));
-    let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
-        .unwrap_or_else(|e| panic!("{SPEC} is not an OpenAPI 3.0 document: {e}"));
+        normalize::normalize(&mut spec).unwrap_or_else(|e| panic!("normalising {name}: {e}"));
+    let spec: openapiv3::OpenAPI = serde_json::from_value(spec)
+        .unwrap_or_else(|e| panic!("{name} is not an OpenAPI 3.0 document: {e}"));
+    let types = format!("{}::types", doc.module);
 
     let mut settings = GenerationSettings::new();
     settings
@@ -39,26 +105,26 @@ fn main() {
         .with_derive("PartialEq");
     for e in &found.open_enums {
         let impls = [TypeImpl::Display, TypeImpl::FromStr];
-        settings.with_replacement(
-            &e.name,
-            format!("crate::types::{}", e.name),
-            impls.into_iter(),
-        );
+        settings.with_replacement(&e.name, format!("{types}::{}", e.name), impls.into_iter());
     }
     for u in &found.tagged_unions {
-        settings.with_replacement(&u.name, format!("crate::types::{}", u.name), [].into_iter());
+        settings.with_replacement(&u.name, format!("{types}::{}", u.name), [].into_iter());
+    }
+    for s in shared {
+        let rust = normalize::rust_name(s);
+        settings.with_replacement(&rust, format!("crate::types::{rust}"), [].into_iter());
     }
 
     let mut generator = Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
-        .unwrap_or_else(|e| panic!("progenitor could not generate a client from {SPEC}: {e}"));
+        .unwrap_or_else(|e| panic!("progenitor could not generate a client from {name}: {e}"));
     let mut file: syn::File = syn::parse2(tokens).expect("progenitor emits valid Rust");
     redact::redact_debug(&mut file.items);
 
     let ours: syn::File = syn::parse_str(&render::render_types(&found))
         .expect("rendered replacement types are valid Rust");
-    let types = file
+    let types_mod = file
         .items
         .iter_mut()
         .find_map(|item| match item {
@@ -66,43 +132,58 @@ fn main() {
             _ => None,
         })
         .expect("progenitor emits a `types` module");
-    types.1.extend(ours.items);
+    types_mod.1.extend(ours.items);
 
     for p in &found.paged {
-        let (b, page, field) = (ident(&p.builder), ident(&p.page), ident(&p.items_field));
-        let item = ident(&p.item);
+        let builder = path(&format!("{}::builder::{}", doc.module, p.builder));
+        let page = path(&format!("{types}::{}", p.page));
+        let item = path(&format!("{types}::{}", p.item));
+        let field = syn::Ident::new(&p.items_field, proc_macro2::Span::call_site());
         file.items.push(syn::parse_quote! {
-            crate::pagination::paged!(#b, #page, #field, crate::types::#item);
+            crate::pagination::paged!(#builder, #page, #field, #item);
         });
     }
 
-    // The hot path (`Client::send_message`) builds its request by hand from this path.
-    let send_path = spec
-        .paths
+    // The operation traits alone, so one prelude can hold every service's without three
+    // `Client`s colliding.
+    let traits: Vec<syn::Ident> = file
+        .items
         .iter()
-        .find_map(|(path, item)| {
-            let item = item.as_item()?;
-            let op = item.post.as_ref()?;
-            (op.operation_id.as_deref() == Some("Messages_SendMessage")).then(|| path.clone())
+        .filter_map(|item| match item {
+            syn::Item::Trait(t) if t.ident.to_string().ends_with("Ext") => Some(t.ident.clone()),
+            _ => None,
         })
-        .unwrap_or_else(|| panic!("{SPEC} has no Messages_SendMessage operation"));
-
+        .collect();
     let prefix = &found.path_prefix;
     let params = &found.prefix_params;
-    let consts: syn::File = syn::parse_quote! {
+    let extra: syn::File = syn::parse_quote! {
         /// Path prefix shared by every operation; its parameters come from the client's configuration.
         pub const PATH_PREFIX: &str = #prefix;
         /// The template parameters inside [`PATH_PREFIX`].
         pub const PATH_PREFIX_PARAMS: &[&str] = &[#(#params),*];
-        /// `Messages_SendMessage`'s path after [`PATH_PREFIX`].
-        pub(crate) const SEND_MESSAGE_PATH: &str = #send_path;
+        /// The traits that carry the operations, one per tag.
+        pub mod ext {
+            pub use super::{#(#traits),*};
+        }
     };
-    file.items.extend(consts.items);
+    file.items.extend(extra.items);
+    fs::write(out_path(doc), prettyplease::unparse(&file)).expect("writing a generated client");
 
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("codegen.rs");
-    fs::write(&out, prettyplease::unparse(&file)).expect("writing generated client");
+    spec.paths.iter().find_map(|(path, item)| {
+        let op = item.as_item()?.post.as_ref()?;
+        (op.operation_id.as_deref() == Some("Messages_SendMessage")).then(|| path.clone())
+    })
 }
 
-fn ident(s: &str) -> syn::Ident {
-    syn::Ident::new(s, proc_macro2::Span::call_site())
+/// Adds items to a document's generated file.
+fn append(doc: &Doc, items: proc_macro2::TokenStream) {
+    let out = out_path(doc);
+    let mut text = fs::read_to_string(&out).expect("the generated file was just written");
+    let file: syn::File = syn::parse2(items).expect("valid items");
+    text.push_str(&prettyplease::unparse(&file));
+    fs::write(out, text).expect("writing a generated client");
+}
+
+fn path(s: &str) -> syn::Path {
+    syn::parse_str(s).expect("a Rust path")
 }

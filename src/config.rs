@@ -1,11 +1,12 @@
-//! Building a [`Client`]: project, region or base URL, credentials, timeouts and retries.
+//! Building a [`Client`]: project, region or base URLs, credentials, timeouts, retries and
+//! rate limiting, for all three services at once.
 
 use crate::auth::{Auth, Credentials, DEFAULT_AUTH_URL};
 use crate::error::{Error, Result};
-use crate::generated::{Client, PATH_PREFIX, PATH_PREFIX_PARAMS, SEND_MESSAGE_PATH};
+use crate::generated::{self, Client, SEND_MESSAGE_PATH};
 use crate::hooks::{Inner, Shared};
 use crate::limit::{Limiter, RateLimit};
-use crate::region::Region;
+use crate::region::{Region, Service};
 use crate::retry::{Budget, RetryConfig};
 use progenitor_client::ClientInfo;
 use reqwest::Url;
@@ -21,7 +22,8 @@ pub const USER_AGENT: &str = concat!("sinch-conversation-rust/", env!("CARGO_PKG
 pub struct ClientBuilder {
     project_id: Option<String>,
     region: Region,
-    base_url: Option<String>,
+    /// Per service (see [`Service::index`]): a URL replacing the region's host.
+    base_urls: [Option<String>; 3],
     auth_url: Option<String>,
     credentials: Option<Credentials>,
     timeout: Option<Duration>,
@@ -41,7 +43,7 @@ impl Default for ClientBuilder {
         ClientBuilder {
             project_id: None,
             region: Region::default(),
-            base_url: None,
+            base_urls: [None, None, None],
             auth_url: None,
             credentials: None,
             timeout: Some(Duration::from_secs(30)),
@@ -59,7 +61,7 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("project_id", &self.project_id)
             .field("region", &self.region)
-            .field("base_url", &self.base_url)
+            .field("base_urls", &self.base_urls)
             .field("auth_url", &self.auth_url)
             .field("credentials", &self.credentials)
             .field("timeout", &self.timeout)
@@ -73,7 +75,8 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// Reads `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET` (OAuth2 credentials) and the
-    /// optional `SINCH_REGION` (us, eu, br), `SINCH_BASE_URL` and `SINCH_AUTH_URL`.
+    /// optional `SINCH_REGION` (us, eu, br), `SINCH_BASE_URL`, `SINCH_TEMPLATES_URL`,
+    /// `SINCH_BATCH_URL` and `SINCH_AUTH_URL`.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let need = |name: &str| {
@@ -92,6 +95,12 @@ impl ClientBuilder {
         if let Some(u) = var("SINCH_BASE_URL") {
             b = b.base_url(u);
         }
+        if let Some(u) = var("SINCH_TEMPLATES_URL") {
+            b = b.templates_url(u);
+        }
+        if let Some(u) = var("SINCH_BATCH_URL") {
+            b = b.batch_url(u);
+        }
         if let Some(u) = var("SINCH_AUTH_URL") {
             b = b.auth_url(u);
         }
@@ -103,14 +112,25 @@ impl ClientBuilder {
         self.project_id = Some(id.into());
         self
     }
-    /// The region of your apps (default [`Region::Us`]).
+    /// The region of your apps (default [`Region::Us`]); it picks the host of all three APIs.
     pub fn region(mut self, region: Region) -> Self {
         self.region = region;
         self
     }
-    /// Overrides the regional URL (proxies, tests). Plain `http` only to loopback hosts.
+    /// Overrides the Conversation API's regional URL (proxies, tests). Plain `http` only to
+    /// loopback hosts.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
+        self.base_urls[Service::Conversation.index()] = Some(url.into());
+        self
+    }
+    /// Overrides the Template Management API's regional URL.
+    pub fn templates_url(mut self, url: impl Into<String>) -> Self {
+        self.base_urls[Service::Templates.index()] = Some(url.into());
+        self
+    }
+    /// Overrides the Conversation Batch API's regional URL.
+    pub fn batch_url(mut self, url: impl Into<String>) -> Self {
+        self.base_urls[Service::Batch.index()] = Some(url.into());
         self
     }
     /// Overrides the OAuth2 token endpoint. Plain `http` only to loopback hosts.
@@ -165,10 +185,35 @@ impl ClientBuilder {
         let credentials = self
             .credentials
             .ok_or_else(|| Error::Config("credentials are required".into()))?;
-        let base = checked_url(
-            "base_url",
-            self.base_url.as_deref().unwrap_or(&self.region.base_url()),
-        )?;
+        // Each service's host (region or override) and its document's path prefix.
+        let mut urls = Vec::with_capacity(3);
+        for (service, (what, prefix, params)) in Service::ALL.into_iter().zip([
+            (
+                "base_url",
+                generated::PATH_PREFIX,
+                generated::PATH_PREFIX_PARAMS,
+            ),
+            (
+                "templates_url",
+                generated::templates::PATH_PREFIX,
+                generated::templates::PATH_PREFIX_PARAMS,
+            ),
+            (
+                "batch_url",
+                generated::batch::PATH_PREFIX,
+                generated::batch::PATH_PREFIX_PARAMS,
+            ),
+        ]) {
+            let host = match &self.base_urls[service.index()] {
+                Some(u) => u.clone(),
+                None => self.region.url(service),
+            };
+            let host = checked_url(what, &host)?;
+            let path = fill_prefix(prefix, params, &project_id)?;
+            urls.push(format!("{}{path}", host.as_str().trim_end_matches('/')));
+        }
+        let [baseurl, templates_url, batch_url]: [String; 3] =
+            urls.try_into().expect("one URL per service");
         let auth_url = checked_url(
             "auth_url",
             self.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL),
@@ -181,21 +226,18 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?,
         };
-        let baseurl = format!(
-            "{}{}",
-            base.as_str().trim_end_matches('/'),
-            fill_prefix(PATH_PREFIX, PATH_PREFIX_PARAMS, &project_id)?
-        );
         let send_url = Url::parse(&format!("{baseurl}{SEND_MESSAGE_PATH}"))
             .map_err(|e| Error::Config(format!("base_url {baseurl:?}: {e}")))?;
         let shared = Shared {
             auth: Auth::new(&credentials, http.clone(), auth_url, self.retry.clone()),
             budget: Budget::new(self.retry.budget),
-            limiter: Limiter::new(self.rate_limit),
+            limiters: [(); 3].map(|_| Limiter::new(self.rate_limit.clone())),
             max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             timeout: self.timeout,
             project_id,
+            templates_url,
+            batch_url,
             send_url,
         };
         Ok(Client::new_with_client(
@@ -254,7 +296,8 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 impl Client {
-    /// A builder with the defaults: region us, OAuth2, 30 s timeout, 3 retries.
+    /// A builder with the defaults: region us, OAuth2, 30 s timeout, 3 retries, adaptive rate
+    /// limiting.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

@@ -211,6 +211,7 @@ pub(crate) enum Failure {
         status: StatusCode,
         limit: u64,
     },
+    Config(String),
 }
 
 impl Failure {
@@ -239,6 +240,7 @@ impl From<Failure> for Error {
             Failure::Auth(a) => Error::Auth(a),
             Failure::Timeout(s) => Error::Timeout(s),
             Failure::TooLarge { status, limit } => Error::ResponseTooLarge { status, limit },
+            Failure::Config(s) => Error::Config(s),
         }
     }
 }

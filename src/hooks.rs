@@ -3,8 +3,8 @@
 
 use crate::auth::Auth;
 use crate::error::{from_error_body, BodyTooLarge, Failure};
-use crate::generated::Client;
 use crate::limit::Limiter;
+use crate::region::Service;
 use crate::retry::{self, Budget, RetryConfig};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{Request, Response, StatusCode};
@@ -14,8 +14,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-/// State shared by every clone of a [`Client`]: credentials, token cache, retry settings and
-/// budget. Built by [`crate::ClientBuilder`].
+/// State shared by every clone of a [`crate::Client`] and the service clients it hands out:
+/// credentials, token cache, retry settings, budget, rate limiters. Built by
+/// [`crate::ClientBuilder`].
 #[derive(Clone)]
 pub struct Inner(pub(crate) Arc<Shared>);
 
@@ -23,11 +24,15 @@ pub(crate) struct Shared {
     pub(crate) auth: Auth,
     pub(crate) retry: RetryConfig,
     pub(crate) budget: Budget,
-    pub(crate) limiter: Limiter,
+    /// One per service: each API counts its requests on its own.
+    pub(crate) limiters: [Limiter; 3],
     pub(crate) max_response_bytes: u64,
     pub(crate) timeout: Option<Duration>,
     pub(crate) project_id: String,
-    /// `Messages_SendMessage`'s full URL, parsed once for [`Client::send_message`].
+    /// Base URLs (with the project path) of the Template Management and Batch APIs.
+    pub(crate) templates_url: String,
+    pub(crate) batch_url: String,
+    /// `Messages_SendMessage`'s full URL, parsed once for [`crate::Client::send_message`].
     pub(crate) send_url: reqwest::Url,
 }
 
@@ -42,18 +47,30 @@ impl fmt::Debug for Inner {
     }
 }
 
-impl ClientHooks<Inner> for Client {
-    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        run(self, request, info.operation_id, None, false).await
-    }
+/// Every generated client sends through [`run`], with its service.
+macro_rules! hooks {
+    ($($client:ty => $service:expr),*) => {$(
+        impl ClientHooks<Inner> for $client {
+            async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+                run(self, $service, request, info.operation_id, None, false).await
+            }
+        }
+    )*};
+}
+
+hooks! {
+    crate::generated::Client => Service::Conversation,
+    crate::generated::templates::Client => Service::Templates,
+    crate::generated::batch::Client => Service::Batch
 }
 
 /// Sends `request` with pacing, auth, retries and deadlines. A repeat is a copy of the request
 /// made before each attempt that may be repeated, or, when the caller can build the request
 /// again cheaply (`rebuild`), a new one made only when a repeat actually happens. `at_most_once`
 /// overrides [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate).
-pub(crate) async fn run(
-    client: &Client,
+pub(crate) async fn run<C: ClientInfo<Inner>>(
+    client: &C,
+    service: Service,
     request: Request,
     op: &'static str,
     rebuild: Option<&(dyn Fn() -> Request + Send + Sync)>,
@@ -76,6 +93,15 @@ pub(crate) async fn run(
             .take()
             .or_else(|| rebuild.map(|f| with_user_agent(f())))
     };
+    if service == Service::Batch && !shared.auth.is_oauth() {
+        let why = "the Batch API accepts only OAuth2 bearer tokens: build the client with \
+                   Credentials::oauth2 (no request was sent)";
+        return Ok(failure_response(
+            Failure::Config(why.into()),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let limiter = &shared.limiters[service.index()];
     let mut retries = 0u32;
     let mut throttled = 0u32;
     let mut refreshed = false;
@@ -93,7 +119,7 @@ pub(crate) async fn run(
             None
         };
         // Requests wait here, not in a retry loop, once the API has asked us to slow down.
-        let Ok(ticket) = shared.limiter.acquire(deadline).await else {
+        let Ok(ticket) = limiter.acquire(deadline).await else {
             return Ok(deadline_response(started));
         };
         let token = match shared.auth.authorize(&mut request).await {
@@ -139,7 +165,7 @@ pub(crate) async fn run(
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     // Pacing, not failure: slow down, wait as the API says, go again; the
                     // outage budget is not touched.
-                    shared.limiter.throttled(ticket);
+                    limiter.throttled(ticket);
                     let header = retry::parse_retry_after(resp.headers());
                     let failed = read_error(resp, shared.max_response_bytes).await;
                     // The body's RetryInfo is the more precise (Retry-After has whole seconds).

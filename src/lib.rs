@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod batch;
 mod bulk;
 mod compose;
 mod config;
@@ -14,6 +15,7 @@ mod pagination;
 mod region;
 mod retry;
 mod send;
+pub mod templates;
 pub mod webhook;
 
 #[cfg(feature = "fake")]
@@ -32,7 +34,9 @@ pub use retry::{parse_retry_after, BudgetConfig, RetryConfig};
 
 /// Everything needed to make calls: the client, its per-area operation traits, stream helpers.
 pub mod prelude {
+    pub use crate::batch::ext::*;
     pub use crate::generated::prelude::*;
+    pub use crate::templates::ext::*;
     pub use crate::{Credentials, Error, RateLimit, Region, Result, RetryConfig};
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
 }

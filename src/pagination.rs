@@ -50,12 +50,12 @@ where
 
 /// Emitted by the build script once per list operation.
 macro_rules! paged {
-    ($builder:ident, $page:ident, $items:ident, $item:ty) => {
-        impl<'a> crate::generated::builder::$builder<'a> {
+    ($($builder:ident)::+, $page:ty, $items:ident, $item:ty) => {
+        impl<'a> $($builder)::+<'a> {
             /// Every page of results, following `next_page_token` until the last page.
             pub fn pages(
                 self,
-            ) -> impl ::futures_core::Stream<Item = crate::Result<crate::types::$page>> + 'a {
+            ) -> impl ::futures_core::Stream<Item = crate::Result<$page>> + 'a {
                 crate::pagination::pages(
                     move |token: Option<String>| {
                         let b = match token {
@@ -64,13 +64,13 @@ macro_rules! paged {
                         };
                         async move { Ok(b.send().await?.into_inner()) }
                     },
-                    |p: &crate::types::$page| p.next_page_token.as_deref(),
+                    |p: &$page| p.next_page_token.as_deref(),
                 )
             }
 
             /// Every item of every page, fetching pages as the stream is polled.
             pub fn items(self) -> impl ::futures_core::Stream<Item = crate::Result<$item>> + 'a {
-                crate::pagination::items(self.pages(), |p: crate::types::$page| p.$items)
+                crate::pagination::items(self.pages(), |p: $page| p.$items)
             }
         }
     };

@@ -1,4 +1,5 @@
-//! Where the API lives. An app is created in one region and must be called there.
+//! Where the APIs live. An app is created in one region and must be called there; the region
+//! picks the host of all three services.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,9 +27,48 @@ impl Region {
         }
     }
 
-    /// The region's base URL (without the project path).
+    /// The Conversation API's base URL in this region (without the project path).
     pub fn base_url(self) -> String {
-        format!("https://{}.conversation.api.sinch.com", self.as_str())
+        self.url(Service::Conversation)
+    }
+
+    /// The Template Management API's base URL in this region.
+    pub fn templates_url(self) -> String {
+        self.url(Service::Templates)
+    }
+
+    /// The Conversation Batch API's base URL in this region.
+    pub fn batch_url(self) -> String {
+        self.url(Service::Batch)
+    }
+
+    pub(crate) fn url(self, service: Service) -> String {
+        format!("https://{}.{}.api.sinch.com", self.as_str(), service.host())
+    }
+}
+
+/// The APIs one client reaches, each on its own host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Conversation,
+    Templates,
+    Batch,
+}
+
+impl Service {
+    pub(crate) const ALL: [Service; 3] =
+        [Service::Conversation, Service::Templates, Service::Batch];
+
+    fn host(self) -> &'static str {
+        match self {
+            Service::Conversation => "conversation",
+            Service::Templates => "template",
+            Service::Batch => "conversationbatch",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
     }
 }
 

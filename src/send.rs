@@ -54,6 +54,7 @@ impl Client {
         };
         let mut resp = crate::hooks::run(
             self,
+            crate::region::Service::Conversation,
             build(),
             "messages_send_message",
             Some(&build),

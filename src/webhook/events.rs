@@ -165,6 +165,9 @@ events! {
     SmartConversations(SmartConversationsEvent) = "smart_conversation_notification", "SMART_CONVERSATION";
     /// A channel sent something the API does not support, passed through.
     Unsupported(UnsupportedCallbackEvent) = "unsupported_callback", "UNSUPPORTED";
+    /// A batch sent with the Batch API changed state (see [`crate::batch`]).
+    BatchStatusUpdate(BatchStatusUpdateEvent)
+        = "batch_status_update_notification", "BATCH_STATUS_UPDATE";
 }
 
 /// Parses a callback body into an [`Event`].
