@@ -11,13 +11,14 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use sinch_conversation::types;
+use sinch_conversation::templates::types as templates;
+use sinch_conversation::{batch, types};
 
 #[path = "support/corpus.rs"]
 mod corpus;
 #[path = "support/json.rs"]
 mod json;
-use corpus::{corpus_dir, json_files};
+use corpus::{corpus_dir, json_files, templates_corpus_dir};
 use json::{canonical, first_difference};
 use std::path::Path;
 
@@ -29,191 +30,191 @@ fn round_trip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, Strin
 }
 
 macro_rules! table {
-    ($($file:literal => $ty:ident),* $(,)?) => {
-        &[$(($file, round_trip::<types::$ty> as Check)),*]
+    ($($file:literal => $($ty:ident)::+),* $(,)?) => {
+        &[$(($file, round_trip::<$($ty)::+> as Check)),*]
     };
 }
 
 /// Fixture (relative to the corpus root) -> the generated type it represents.
 const CORPUS: &[(&str, Check)] = table! {
-    "AgentDto.json" => Agent,
-    "ChannelIdentityDto.json" => ChannelIdentity,
-    "ReasonDto.json" => Reason,
-    "RecipientChannelRecipientIdentitiesDto.json" => Recipient,
-    "RecipientContactIdDto.json" => Recipient,
-    "TemplateReferenceFieldWithVersionDto.json" => OmniMessageOverride,
-    "TemplateReferenceWithVersionDto.json" => TemplateReference,
-    "TemplateReferenceWithoutVersionDto.json" => TemplateReference,
-    "apps/AppCreateRequestDto.json" => AppCreateRequest,
-    "apps/AppResponseDto.json" => AppResponse,
-    "apps/AppUpdateRequestDto.json" => AppUpdateRequest,
-    "capability/request/QueryCapabilityRequestDto.json" => QueryCapabilityRequest,
-    "consents/AuditRecordsResponseDto.json" => ConsentAuditRecordsResponse,
-    "consents/ConsentsListResponseDtoPage0.json" => ListConsentsResponse,
-    "consents/ConsentsListResponseDtoPage1.json" => ListConsentsResponse,
-    "contacts/ContactDto.json" => Contact,
-    "contacts/ContactGetChannelProfileByChannelRequestDto.json" => GetChannelProfileRequest,
-    "contacts/ContactGetChannelProfileByContactRequestDto.json" => GetChannelProfileRequest,
-    "contacts/ContactListResponseDtoPage0.json" => ListContactsResponse,
-    "contacts/ContactListResponseDtoPage1.json" => ListContactsResponse,
-    "contacts/ContactMergeRequestDto.json" => MergeContactRequest,
-    "contacts/IdentityConflictsDto.json" => IdentityConflict,
-    "contacts/ListIdentityConflictsResponseDtoPage0.json" => ListIdentityConflictsResponse,
-    "contacts/ListIdentityConflictsResponseDtoPage1.json" => ListIdentityConflictsResponse,
-    "conversations/ConversationResponseDto.json" => Conversation,
-    "conversations/request/CreateConversationRequestDto.json" => CreateConversationRequest,
-    "conversations/request/InjectAppMessageRequestDto.json" => InjectMessageRequest,
-    "conversations/request/InjectEventRequestDto.json" => InjectEventRequest,
-    "conversations/response/ConversationRecentMessageDto.json" => ConversationRecentMessage,
-    "conversations/response/ConversationsListRecentResponse-page-0.json" => ListRecentConversationsResponse,
-    "conversations/response/ConversationsListResponse-page-0.json" => ListConversationsResponse,
-    "conversations/response/ConversationsListResponse-page-1.json" => ListConversationsResponse,
-    "conversations/response/ConversationsListResponse-page-2.json" => ListConversationsResponse,
-    "credentials/ConversationChannelAppleBusinessChatResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelInstagramRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelInstagramResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelKakaoTalkChatResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelKakaoTalkRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelKakaoTalkResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelLineEnterpriseJapanResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelLineEnterpriseThailandRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelLineEnterpriseThailandResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelLineResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelMMSRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelMMSResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelMessengerResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelRCSRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelRCSResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelSMSResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelTelegramRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelTelegramResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelViberBmResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelWeChatRequestDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelWeChatResponseDto.json" => ConversationChannelCredential,
-    "credentials/ConversationChannelWhatsAppResponseDto.json" => ConversationChannelCredential,
-    "eventdestinations/ClientCredentialsDto.json" => WebhookClientCredentials,
-    "eventdestinations/request/EventDestinationRequestDto.json" => Webhook,
-    "eventdestinations/response/EventDestinationsListResponseDto.json" => ListWebhooksResponse,
-    "events/ConversationEventGenericEventDto.json" => ConversationEvent,
-    "events/request/SendEventRequestDto.json" => SendEventRequest,
-    "events/response/EventsListResponse-page-1.json" => ListEventsResponse,
-    "events/response/SendEventResponseDto.json" => SendEventResponse,
-    "events/types/AgentJoinedEventDto.json" => AppEvent,
-    "events/types/CommentEventDto.json" => ContactEvent,
-    "events/types/CommentReplyEventDto.json" => AppEvent,
-    "events/types/ComposingEndEventDto.json" => AppEvent,
-    "events/types/ConversationDeletedEventDto.json" => ContactEvent,
-    "events/types/GenericEventDto.json" => AppEvent,
-    "events/types/PaymentStatusUpdateEventDto.json" => ContactMessageEvent,
-    "events/types/ShortLinkActivatedEventDto.json" => ContactMessageEvent,
-    "messages/AppMessageCardDto.json" => AppMessage,
-    "messages/AppMessageCarouselDto.json" => AppMessage,
-    "messages/AppMessageContactInfoDto.json" => AppMessage,
-    "messages/AppMessageListDto.json" => AppMessage,
-    "messages/AppMessageLocationDto.json" => AppMessage,
-    "messages/AppMessageTemplateDto.json" => AppMessage,
-    "messages/AppMessageTextDto.json" => AppMessage,
-    "messages/ChoiceItemDto.json" => ListChoiceItem,
-    "messages/ContactMessageChoiceResponseDto.json" => ContactMessage,
-    "messages/ContactMessageFallbackDto.json" => ContactMessage,
-    "messages/ContactMessageLocationDto.json" => ContactMessage,
-    "messages/ContactMessageMediaDto.json" => ContactMessage,
-    "messages/ContactMessageProductResponseDto.json" => ContactMessage,
-    "messages/ContactMessageTextDto.json" => ContactMessage,
-    "messages/ContactMessageTextNullReplyToDto.json" => ContactMessage,
-    "messages/ConversationMessageAppTextRequestDto.json" => ConversationMessage,
-    "messages/ConversationMessageAppTextResponseDto.json" => ConversationMessage,
-    "messages/ConversationMessageContactLocationResponseDto.json" => ConversationMessage,
-    "messages/OmniMessageOverrideCardDto.json" => OmniMessageOverride,
-    "messages/OmniMessageOverrideCarouselDto.json" => OmniMessageOverride,
-    "messages/OmniMessageOverrideContactInfoDto.json" => OmniMessageOverride,
-    "messages/OmniMessageOverrideListDto.json" => OmniMessageOverride,
-    "messages/OmniMessageOverrideLocationDto.json" => OmniMessageOverride,
-    "messages/OmniMessageOverrideTemplateReferenceDto.json" => OmniMessageOverride,
-    "messages/OmniMessageOverrideTextDto.json" => OmniMessageOverride,
-    "messages/ProductItemDto.json" => ProductItem,
-    "messages/request/ListLastMessagesByChannelIdentityRequestDto.json" => ListLastMessagesByChannelIdentityRequest,
-    "messages/request/MessageUpdateRequestDto.json" => UpdateMessageMetadataRequest,
-    "messages/request/SendCardMessageRequestDto.json" => SendMessageRequest,
-    "messages/request/SendChoiceMessageRequestDto.json" => SendMessageRequest,
-    "messages/request/SendContactInfoMessageRequestDto.json" => SendMessageRequest,
-    "messages/request/SendListMessageRequestDto.json" => SendMessageRequest,
-    "messages/request/SendMediaMessageRequestDto.json" => SendMessageRequest,
-    "messages/request/SendTemplateMessageRequestDto.json" => SendMessageRequest,
-    "messages/request/SendTextMessageRequestDto.json" => SendMessageRequest,
-    "messages/response/MessagesListResponse-page-1.json" => ListMessagesResponse,
-    "messages/response/SendMessageResponseDto.json" => SendMessageResponse,
-    "messages/types/calendar/CalendarMessageDto.json" => Choice,
-    "messages/types/card/CardMessageDto.json" => AppMessage,
-    "messages/types/card/CardMessageWithMessagePropertiesWhatsAppHeaderDto.json" => AppMessage,
-    "messages/types/card/MessagePropertiesDto.json" => CardMessageProperties,
-    "messages/types/channelspecific/ChannelSpecificMessageFlowsDto.json" => ChannelSpecificMessage,
-    "messages/types/channelspecific/ChannelSpecificMessageKakaoTalkCarouselCommerceDto.json" => ChannelSpecificMessage,
-    "messages/types/channelspecific/ChannelSpecificMessageKakaoTalkCommerceDto.json" => ChannelSpecificMessage,
-    "messages/types/channelspecific/ChannelSpecificMessageOrderStatusDto.json" => ChannelSpecificMessage,
-    "messages/types/channelspecific/kakaotalk/buttons/AppLinkButtonDto.json" => KakaoTalkButton,
-    "messages/types/channelspecific/kakaotalk/buttons/BotKeywordButtonDto.json" => KakaoTalkButton,
-    "messages/types/channelspecific/kakaotalk/carousel/CarouselDto.json" => KakaoTalkCarousel,
-    "messages/types/channelspecific/kakaotalk/carousel/CarouselHeadDto.json" => KakaoTalkCarouselHead,
-    "messages/types/channelspecific/kakaotalk/carousel/CarouselTailDto.json" => KakaoTalkCarouselTail,
-    "messages/types/channelspecific/kakaotalk/commerce/DiscountFixedCommerceDto.json" => KakaoTalkCommerce,
-    "messages/types/channelspecific/kakaotalk/commerce/DiscountRateCommerceDto.json" => KakaoTalkCommerce,
-    "messages/types/channelspecific/kakaotalk/commerce/KakaoTalkCommerceChannelSpecificMessageDto.json" => KakaoTalkCommerceMessage,
-    "messages/types/channelspecific/kakaotalk/commerce/RegularPriceCommerceDto.json" => KakaoTalkCommerce,
-    "messages/types/channelspecific/kakaotalk/coupons/DiscountFixedCouponDto.json" => KakaoTalkCoupon,
-    "messages/types/channelspecific/kakaotalk/coupons/DiscountRateCouponDto.json" => KakaoTalkCoupon,
-    "messages/types/channelspecific/kakaotalk/coupons/FreeCouponDto.json" => KakaoTalkCoupon,
-    "messages/types/channelspecific/kakaotalk/coupons/UpCouponDto.json" => KakaoTalkCoupon,
-    "messages/types/channelspecific/kakaotalk/image/ImageDto.json" => KakaoTalkImage,
-    "messages/types/channelspecific/whatsapp/flows/FlowChannelSpecificMessageHeaderDocumentDto.json" => WhatsAppFlowMessage,
-    "messages/types/channelspecific/whatsapp/flows/FlowChannelSpecificMessageHeaderImageDto.json" => WhatsAppFlowMessage,
-    "messages/types/channelspecific/whatsapp/flows/FlowChannelSpecificMessageHeaderTextDto.json" => WhatsAppFlowMessage,
-    "messages/types/channelspecific/whatsapp/flows/WhatsAppInteractiveHeaderDocumentDto.json" => WhatsAppInteractiveHeader,
-    "messages/types/channelspecific/whatsapp/flows/WhatsAppInteractiveHeaderImageDto.json" => WhatsAppInteractiveHeader,
-    "messages/types/channelspecific/whatsapp/flows/WhatsAppInteractiveHeaderTextDto.json" => WhatsAppInteractiveHeader,
-    "messages/types/channelspecific/whatsapp/nfmreply/ChannelSpecificContactMessageNfmReply.json" => ContactMessage,
-    "messages/types/channelspecific/whatsapp/payment/OrderDetailsDto.json" => WhatsAppOrderDetailsMessage,
-    "messages/types/channelspecific/whatsapp/payment/OrderDetailsPaymentButtonBoletoDto.json" => WhatsAppPaymentButton,
-    "messages/types/channelspecific/whatsapp/payment/OrderDetailsPaymentButtonLinkDto.json" => WhatsAppPaymentButton,
-    "messages/types/channelspecific/whatsapp/payment/OrderStatusDto.json" => WhatsAppOrderStatusMessage,
-    "messages/types/choice/ChoiceMessageDto.json" => AppMessage,
-    "messages/types/choiceresponse/ChoiceResponseMessageDto.json" => ContactMessage,
-    "messages/types/contactinfo/AddressInfoDto.json" => AddressInfo,
-    "messages/types/contactinfo/ContactInfoMessageDto.json" => AppMessage,
-    "messages/types/contactinfo/NameInfoDto.json" => NameInfo,
-    "messages/types/contactinfo/OrganizationInfoDto.json" => OrganizationInfo,
-    "messages/types/contactinfo/PhoneNumberInfoDto.json" => PhoneNumberInfo,
-    "messages/types/fallback/FallbackMessageDto.json" => ContactMessage,
-    "messages/types/list/ListMessageChoiceDto.json" => AppMessage,
-    "messages/types/list/ListMessageChoiceWithWhatsappHeaderDto.json" => AppMessage,
-    "messages/types/location/CoordinatesDto.json" => Coordinates,
-    "messages/types/location/LocationMessageDto.json" => AppMessage,
-    "messages/types/media/MediaMessageDto.json" => AppMessage,
-    "messages/types/productresponse/ProductResponseMessageDto.json" => ContactMessage,
-    "messages/types/sharelocation/ShareLocationMessageDto.json" => Choice,
-    "messages/types/template/TemplateMessageDto.json" => AppMessage,
-    "messages/types/url/UrlMessageDto.json" => Choice,
-    "projectsettings/ContactSettingsDto.json" => ContactSettings,
-    "projectsettings/ProjectSettingsDto.json" => ProjectSettings,
-    "projectsettings/response/ProjectSettingsResponseDto.json" => ProjectSettingsResponse,
-    "sinchevents/capability/CapabilityEventDto.json" => CapabilityEvent,
-    "sinchevents/channel/ChannelEventDto.json" => ChannelEvent,
-    "sinchevents/contact/ContactDeleteEventDto.json" => ContactDeleteEvent,
-    "sinchevents/contact/ContactIdentitiesDuplicationEventDto.json" => ContactIdentitiesDuplicationEvent,
-    "sinchevents/contact/ContactMergeEventDto.json" => ContactMergeEvent,
-    "sinchevents/conversation/ConversationDeleteEventDto.json" => ConversationDeleteEvent,
-    "sinchevents/conversation/ConversationStartEventDto.json" => ConversationStartEvent,
-    "sinchevents/conversation/ConversationStopEventDto.json" => ConversationStopEvent,
-    "sinchevents/delivery/MessageDeliveryReceiptEventDto.json" => MessageDeliveryReceiptEvent,
-    "sinchevents/inbound/InboundContactEventDto.json" => EventInboundEvent,
-    "sinchevents/inbound/InboundContactMessageEventDto.json" => EventInboundEvent,
-    "sinchevents/message/MessageSubmitEventDto.json" => MessageSubmitEvent,
-    "sinchevents/opting/OptInEventDto.json" => OptInEvent,
-    "sinchevents/opting/OptOutEventDto.json" => OptOutEvent,
-    "sinchevents/smartconversations/MessageInboundSmartConversationRedactionEventDto.json" => MessageInboundSmartConversationRedactionEvent,
-    "sinchevents/smartconversations/SmartConversationsEventDto.json" => SmartConversationsEvent,
-    "sinchevents/unsupported/UnsupportedCallbackEventDto.json" => UnsupportedCallbackEvent,
-    "transcoding/response/TranscodeMessageResponseDto.json" => TranscodeMessageResponse,
+    "AgentDto.json" => types::Agent,
+    "ChannelIdentityDto.json" => types::ChannelIdentity,
+    "ReasonDto.json" => types::Reason,
+    "RecipientChannelRecipientIdentitiesDto.json" => types::Recipient,
+    "RecipientContactIdDto.json" => types::Recipient,
+    "TemplateReferenceFieldWithVersionDto.json" => types::OmniMessageOverride,
+    "TemplateReferenceWithVersionDto.json" => types::TemplateReference,
+    "TemplateReferenceWithoutVersionDto.json" => types::TemplateReference,
+    "apps/AppCreateRequestDto.json" => types::AppCreateRequest,
+    "apps/AppResponseDto.json" => types::AppResponse,
+    "apps/AppUpdateRequestDto.json" => types::AppUpdateRequest,
+    "capability/request/QueryCapabilityRequestDto.json" => types::QueryCapabilityRequest,
+    "consents/AuditRecordsResponseDto.json" => types::ConsentAuditRecordsResponse,
+    "consents/ConsentsListResponseDtoPage0.json" => types::ListConsentsResponse,
+    "consents/ConsentsListResponseDtoPage1.json" => types::ListConsentsResponse,
+    "contacts/ContactDto.json" => types::Contact,
+    "contacts/ContactGetChannelProfileByChannelRequestDto.json" => types::GetChannelProfileRequest,
+    "contacts/ContactGetChannelProfileByContactRequestDto.json" => types::GetChannelProfileRequest,
+    "contacts/ContactListResponseDtoPage0.json" => types::ListContactsResponse,
+    "contacts/ContactListResponseDtoPage1.json" => types::ListContactsResponse,
+    "contacts/ContactMergeRequestDto.json" => types::MergeContactRequest,
+    "contacts/IdentityConflictsDto.json" => types::IdentityConflict,
+    "contacts/ListIdentityConflictsResponseDtoPage0.json" => types::ListIdentityConflictsResponse,
+    "contacts/ListIdentityConflictsResponseDtoPage1.json" => types::ListIdentityConflictsResponse,
+    "conversations/ConversationResponseDto.json" => types::Conversation,
+    "conversations/request/CreateConversationRequestDto.json" => types::CreateConversationRequest,
+    "conversations/request/InjectAppMessageRequestDto.json" => types::InjectMessageRequest,
+    "conversations/request/InjectEventRequestDto.json" => types::InjectEventRequest,
+    "conversations/response/ConversationRecentMessageDto.json" => types::ConversationRecentMessage,
+    "conversations/response/ConversationsListRecentResponse-page-0.json" => types::ListRecentConversationsResponse,
+    "conversations/response/ConversationsListResponse-page-0.json" => types::ListConversationsResponse,
+    "conversations/response/ConversationsListResponse-page-1.json" => types::ListConversationsResponse,
+    "conversations/response/ConversationsListResponse-page-2.json" => types::ListConversationsResponse,
+    "credentials/ConversationChannelAppleBusinessChatResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelInstagramRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelInstagramResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelKakaoTalkChatResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelKakaoTalkRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelKakaoTalkResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelLineEnterpriseJapanResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelLineEnterpriseThailandRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelLineEnterpriseThailandResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelLineResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelMMSRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelMMSResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelMessengerResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelRCSRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelRCSResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelSMSResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelTelegramRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelTelegramResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelViberBmResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelWeChatRequestDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelWeChatResponseDto.json" => types::ConversationChannelCredential,
+    "credentials/ConversationChannelWhatsAppResponseDto.json" => types::ConversationChannelCredential,
+    "eventdestinations/ClientCredentialsDto.json" => types::WebhookClientCredentials,
+    "eventdestinations/request/EventDestinationRequestDto.json" => types::Webhook,
+    "eventdestinations/response/EventDestinationsListResponseDto.json" => types::ListWebhooksResponse,
+    "events/ConversationEventGenericEventDto.json" => types::ConversationEvent,
+    "events/request/SendEventRequestDto.json" => types::SendEventRequest,
+    "events/response/EventsListResponse-page-1.json" => types::ListEventsResponse,
+    "events/response/SendEventResponseDto.json" => types::SendEventResponse,
+    "events/types/AgentJoinedEventDto.json" => types::AppEvent,
+    "events/types/CommentEventDto.json" => types::ContactEvent,
+    "events/types/CommentReplyEventDto.json" => types::AppEvent,
+    "events/types/ComposingEndEventDto.json" => types::AppEvent,
+    "events/types/ConversationDeletedEventDto.json" => types::ContactEvent,
+    "events/types/GenericEventDto.json" => types::AppEvent,
+    "events/types/PaymentStatusUpdateEventDto.json" => types::ContactMessageEvent,
+    "events/types/ShortLinkActivatedEventDto.json" => types::ContactMessageEvent,
+    "messages/AppMessageCardDto.json" => types::AppMessage,
+    "messages/AppMessageCarouselDto.json" => types::AppMessage,
+    "messages/AppMessageContactInfoDto.json" => types::AppMessage,
+    "messages/AppMessageListDto.json" => types::AppMessage,
+    "messages/AppMessageLocationDto.json" => types::AppMessage,
+    "messages/AppMessageTemplateDto.json" => types::AppMessage,
+    "messages/AppMessageTextDto.json" => types::AppMessage,
+    "messages/ChoiceItemDto.json" => types::ListChoiceItem,
+    "messages/ContactMessageChoiceResponseDto.json" => types::ContactMessage,
+    "messages/ContactMessageFallbackDto.json" => types::ContactMessage,
+    "messages/ContactMessageLocationDto.json" => types::ContactMessage,
+    "messages/ContactMessageMediaDto.json" => types::ContactMessage,
+    "messages/ContactMessageProductResponseDto.json" => types::ContactMessage,
+    "messages/ContactMessageTextDto.json" => types::ContactMessage,
+    "messages/ContactMessageTextNullReplyToDto.json" => types::ContactMessage,
+    "messages/ConversationMessageAppTextRequestDto.json" => types::ConversationMessage,
+    "messages/ConversationMessageAppTextResponseDto.json" => types::ConversationMessage,
+    "messages/ConversationMessageContactLocationResponseDto.json" => types::ConversationMessage,
+    "messages/OmniMessageOverrideCardDto.json" => types::OmniMessageOverride,
+    "messages/OmniMessageOverrideCarouselDto.json" => types::OmniMessageOverride,
+    "messages/OmniMessageOverrideContactInfoDto.json" => types::OmniMessageOverride,
+    "messages/OmniMessageOverrideListDto.json" => types::OmniMessageOverride,
+    "messages/OmniMessageOverrideLocationDto.json" => types::OmniMessageOverride,
+    "messages/OmniMessageOverrideTemplateReferenceDto.json" => types::OmniMessageOverride,
+    "messages/OmniMessageOverrideTextDto.json" => types::OmniMessageOverride,
+    "messages/ProductItemDto.json" => types::ProductItem,
+    "messages/request/ListLastMessagesByChannelIdentityRequestDto.json" => types::ListLastMessagesByChannelIdentityRequest,
+    "messages/request/MessageUpdateRequestDto.json" => types::UpdateMessageMetadataRequest,
+    "messages/request/SendCardMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/request/SendChoiceMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/request/SendContactInfoMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/request/SendListMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/request/SendMediaMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/request/SendTemplateMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/request/SendTextMessageRequestDto.json" => types::SendMessageRequest,
+    "messages/response/MessagesListResponse-page-1.json" => types::ListMessagesResponse,
+    "messages/response/SendMessageResponseDto.json" => types::SendMessageResponse,
+    "messages/types/calendar/CalendarMessageDto.json" => types::Choice,
+    "messages/types/card/CardMessageDto.json" => types::AppMessage,
+    "messages/types/card/CardMessageWithMessagePropertiesWhatsAppHeaderDto.json" => types::AppMessage,
+    "messages/types/card/MessagePropertiesDto.json" => types::CardMessageProperties,
+    "messages/types/channelspecific/ChannelSpecificMessageFlowsDto.json" => types::ChannelSpecificMessage,
+    "messages/types/channelspecific/ChannelSpecificMessageKakaoTalkCarouselCommerceDto.json" => types::ChannelSpecificMessage,
+    "messages/types/channelspecific/ChannelSpecificMessageKakaoTalkCommerceDto.json" => types::ChannelSpecificMessage,
+    "messages/types/channelspecific/ChannelSpecificMessageOrderStatusDto.json" => types::ChannelSpecificMessage,
+    "messages/types/channelspecific/kakaotalk/buttons/AppLinkButtonDto.json" => types::KakaoTalkButton,
+    "messages/types/channelspecific/kakaotalk/buttons/BotKeywordButtonDto.json" => types::KakaoTalkButton,
+    "messages/types/channelspecific/kakaotalk/carousel/CarouselDto.json" => types::KakaoTalkCarousel,
+    "messages/types/channelspecific/kakaotalk/carousel/CarouselHeadDto.json" => types::KakaoTalkCarouselHead,
+    "messages/types/channelspecific/kakaotalk/carousel/CarouselTailDto.json" => types::KakaoTalkCarouselTail,
+    "messages/types/channelspecific/kakaotalk/commerce/DiscountFixedCommerceDto.json" => types::KakaoTalkCommerce,
+    "messages/types/channelspecific/kakaotalk/commerce/DiscountRateCommerceDto.json" => types::KakaoTalkCommerce,
+    "messages/types/channelspecific/kakaotalk/commerce/KakaoTalkCommerceChannelSpecificMessageDto.json" => types::KakaoTalkCommerceMessage,
+    "messages/types/channelspecific/kakaotalk/commerce/RegularPriceCommerceDto.json" => types::KakaoTalkCommerce,
+    "messages/types/channelspecific/kakaotalk/coupons/DiscountFixedCouponDto.json" => types::KakaoTalkCoupon,
+    "messages/types/channelspecific/kakaotalk/coupons/DiscountRateCouponDto.json" => types::KakaoTalkCoupon,
+    "messages/types/channelspecific/kakaotalk/coupons/FreeCouponDto.json" => types::KakaoTalkCoupon,
+    "messages/types/channelspecific/kakaotalk/coupons/UpCouponDto.json" => types::KakaoTalkCoupon,
+    "messages/types/channelspecific/kakaotalk/image/ImageDto.json" => types::KakaoTalkImage,
+    "messages/types/channelspecific/whatsapp/flows/FlowChannelSpecificMessageHeaderDocumentDto.json" => types::WhatsAppFlowMessage,
+    "messages/types/channelspecific/whatsapp/flows/FlowChannelSpecificMessageHeaderImageDto.json" => types::WhatsAppFlowMessage,
+    "messages/types/channelspecific/whatsapp/flows/FlowChannelSpecificMessageHeaderTextDto.json" => types::WhatsAppFlowMessage,
+    "messages/types/channelspecific/whatsapp/flows/WhatsAppInteractiveHeaderDocumentDto.json" => types::WhatsAppInteractiveHeader,
+    "messages/types/channelspecific/whatsapp/flows/WhatsAppInteractiveHeaderImageDto.json" => types::WhatsAppInteractiveHeader,
+    "messages/types/channelspecific/whatsapp/flows/WhatsAppInteractiveHeaderTextDto.json" => types::WhatsAppInteractiveHeader,
+    "messages/types/channelspecific/whatsapp/nfmreply/ChannelSpecificContactMessageNfmReply.json" => types::ContactMessage,
+    "messages/types/channelspecific/whatsapp/payment/OrderDetailsDto.json" => types::WhatsAppOrderDetailsMessage,
+    "messages/types/channelspecific/whatsapp/payment/OrderDetailsPaymentButtonBoletoDto.json" => types::WhatsAppPaymentButton,
+    "messages/types/channelspecific/whatsapp/payment/OrderDetailsPaymentButtonLinkDto.json" => types::WhatsAppPaymentButton,
+    "messages/types/channelspecific/whatsapp/payment/OrderStatusDto.json" => types::WhatsAppOrderStatusMessage,
+    "messages/types/choice/ChoiceMessageDto.json" => types::AppMessage,
+    "messages/types/choiceresponse/ChoiceResponseMessageDto.json" => types::ContactMessage,
+    "messages/types/contactinfo/AddressInfoDto.json" => types::AddressInfo,
+    "messages/types/contactinfo/ContactInfoMessageDto.json" => types::AppMessage,
+    "messages/types/contactinfo/NameInfoDto.json" => types::NameInfo,
+    "messages/types/contactinfo/OrganizationInfoDto.json" => types::OrganizationInfo,
+    "messages/types/contactinfo/PhoneNumberInfoDto.json" => types::PhoneNumberInfo,
+    "messages/types/fallback/FallbackMessageDto.json" => types::ContactMessage,
+    "messages/types/list/ListMessageChoiceDto.json" => types::AppMessage,
+    "messages/types/list/ListMessageChoiceWithWhatsappHeaderDto.json" => types::AppMessage,
+    "messages/types/location/CoordinatesDto.json" => types::Coordinates,
+    "messages/types/location/LocationMessageDto.json" => types::AppMessage,
+    "messages/types/media/MediaMessageDto.json" => types::AppMessage,
+    "messages/types/productresponse/ProductResponseMessageDto.json" => types::ContactMessage,
+    "messages/types/sharelocation/ShareLocationMessageDto.json" => types::Choice,
+    "messages/types/template/TemplateMessageDto.json" => types::AppMessage,
+    "messages/types/url/UrlMessageDto.json" => types::Choice,
+    "projectsettings/ContactSettingsDto.json" => types::ContactSettings,
+    "projectsettings/ProjectSettingsDto.json" => types::ProjectSettings,
+    "projectsettings/response/ProjectSettingsResponseDto.json" => types::ProjectSettingsResponse,
+    "sinchevents/capability/CapabilityEventDto.json" => types::CapabilityEvent,
+    "sinchevents/channel/ChannelEventDto.json" => types::ChannelEvent,
+    "sinchevents/contact/ContactDeleteEventDto.json" => types::ContactDeleteEvent,
+    "sinchevents/contact/ContactIdentitiesDuplicationEventDto.json" => types::ContactIdentitiesDuplicationEvent,
+    "sinchevents/contact/ContactMergeEventDto.json" => types::ContactMergeEvent,
+    "sinchevents/conversation/ConversationDeleteEventDto.json" => types::ConversationDeleteEvent,
+    "sinchevents/conversation/ConversationStartEventDto.json" => types::ConversationStartEvent,
+    "sinchevents/conversation/ConversationStopEventDto.json" => types::ConversationStopEvent,
+    "sinchevents/delivery/MessageDeliveryReceiptEventDto.json" => types::MessageDeliveryReceiptEvent,
+    "sinchevents/inbound/InboundContactEventDto.json" => types::EventInboundEvent,
+    "sinchevents/inbound/InboundContactMessageEventDto.json" => types::EventInboundEvent,
+    "sinchevents/message/MessageSubmitEventDto.json" => types::MessageSubmitEvent,
+    "sinchevents/opting/OptInEventDto.json" => types::OptInEvent,
+    "sinchevents/opting/OptOutEventDto.json" => types::OptOutEvent,
+    "sinchevents/smartconversations/MessageInboundSmartConversationRedactionEventDto.json" => types::MessageInboundSmartConversationRedactionEvent,
+    "sinchevents/smartconversations/SmartConversationsEventDto.json" => types::SmartConversationsEvent,
+    "sinchevents/unsupported/UnsupportedCallbackEventDto.json" => types::UnsupportedCallbackEvent,
+    "transcoding/response/TranscodeMessageResponseDto.json" => types::TranscodeMessageResponse,
 };
 
 /// Files of the corpus deliberately not checked, each with its reason. Empty: none.
@@ -221,14 +222,29 @@ const EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// Our own examples (tests/data), written for this project.
 const OWN: &[(&str, Check)] = table! {
-    "send_text_to_phone.json" => SendMessageRequest,
-    "send_choice_to_contact.json" => SendMessageRequest,
-    "send_message_response.json" => SendMessageResponse,
-    "contact.json" => Contact,
-    "webhook.json" => Webhook,
-    "callback_message_inbound.json" => MessageInboundEvent,
-    "callback_delivery_failed.json" => MessageDeliveryReceiptEvent,
-    "error.json" => Error,
+    "send_text_to_phone.json" => types::SendMessageRequest,
+    "send_choice_to_contact.json" => types::SendMessageRequest,
+    "send_message_response.json" => types::SendMessageResponse,
+    "contact.json" => types::Contact,
+    "webhook.json" => types::Webhook,
+    "callback_message_inbound.json" => types::MessageInboundEvent,
+    "callback_delivery_failed.json" => types::MessageDeliveryReceiptEvent,
+    "error.json" => types::Error,
+    "whatsapp_order_details_deprecated_payment_settings.json" => types::WhatsAppOrderDetailsMessage,
+    "batch/send_batch_request.json" => batch::types::SendBatchRequest,
+    "batch/batch_status.json" => batch::types::Batch,
+    "batch/batch_status_callback.json" => types::BatchStatusUpdateEvent,
+};
+
+/// The Template Management API v2 fixtures (`../shared/fixtures/sinch-java-templates-v2`, or
+/// `SINCH_TEMPLATES_FIXTURES_DIR`), from the same SDK's test resources.
+const TEMPLATES_CORPUS: &[(&str, Check)] = table! {
+    "TemplateVariableDto.json" => templates::TemplateVariable,
+    "v2/ChannelTemplateOverrideWithVersionDto.json" => templates::ChannelTemplateOverride,
+    "v2/request/TemplateTranslationV2RequestDto.json" => templates::V2TemplateTranslation,
+    "v2/request/TemplateV2RequestDto.json" => templates::V2Template,
+    "v2/response/TemplateV2ResponseDto.json" => templates::V2TemplateResponse,
+    "v2/response/TemplatesV2ListResponseDto.json" => templates::V2ListTemplatesResponse,
 };
 
 fn check(dir: &Path, file: &str, f: Check) -> Result<(), String> {
@@ -241,19 +257,25 @@ fn check(dir: &Path, file: &str, f: Check) -> Result<(), String> {
     }
 }
 
-#[test]
-fn independent_corpus_round_trips() {
-    let Some(dir) = corpus_dir() else {
-        println!("fixtures: corpus not found (set SINCH_FIXTURES_DIR); skipped");
+/// Checks every file of a corpus against its table and prints one summary line; fails on a
+/// difference, an unmapped file or a mapped file that is missing.
+fn run_corpus(
+    label: &str,
+    dir: Option<std::path::PathBuf>,
+    table: &[(&str, Check)],
+    exceptions: &[(&str, &str)],
+) {
+    let Some(dir) = dir else {
+        println!("{label}: corpus not found; skipped (see tests/support/corpus.rs for the folder variables)");
         return;
     };
     let files = json_files(&dir);
     let (mut ok, mut failed, mut unmapped) = (0, vec![], vec![]);
     for file in &files {
-        if EXCEPTIONS.iter().any(|(f, _)| f == file) {
+        if exceptions.iter().any(|(f, _)| f == file) {
             continue;
         }
-        match CORPUS.iter().find(|(f, _)| f == file) {
+        match table.iter().find(|(f, _)| f == file) {
             None => unmapped.push(file.clone()),
             Some((_, f)) => match check(&dir, file, *f) {
                 Ok(()) => ok += 1,
@@ -261,13 +283,13 @@ fn independent_corpus_round_trips() {
             },
         }
     }
-    let stale: Vec<_> = CORPUS
+    let stale: Vec<_> = table
         .iter()
         .filter(|(f, _)| !files.iter().any(|x| x == f))
         .map(|(f, _)| *f)
         .collect();
     println!(
-        "fixtures: {ok} round-tripped, {} failed, {} unmapped",
+        "{label}: {ok} round-tripped, {} failed, {} unmapped",
         failed.len(),
         unmapped.len()
     );
@@ -284,6 +306,21 @@ fn independent_corpus_round_trips() {
     assert!(
         stale.is_empty(),
         "mapped files missing from the corpus: {stale:?}"
+    );
+}
+
+#[test]
+fn independent_corpus_round_trips() {
+    run_corpus("fixtures", corpus_dir(), CORPUS, EXCEPTIONS);
+}
+
+#[test]
+fn templates_corpus_round_trips() {
+    run_corpus(
+        "templates fixtures",
+        templates_corpus_dir(),
+        TEMPLATES_CORPUS,
+        &[],
     );
 }
 

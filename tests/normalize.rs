@@ -1,6 +1,8 @@
 //! Unit tests of the build script's normalisation transforms (codegen/normalize.rs) and of the
 //! renderer's naming, on small documents written for each transform and on the vendored spec.
 
+#[path = "../codegen/bundle.rs"]
+mod bundle;
 #[path = "../codegen/normalize.rs"]
 mod normalize;
 #[path = "../codegen/render.rs"]
@@ -403,4 +405,75 @@ crate::macros::tagged_union! {
 }
 "#;
     assert_eq!(out, expected);
+}
+
+#[test]
+fn callbacks_merge_into_the_conversation_document_with_local_refs() {
+    let mut conv = json!({"components": {"schemas": {"ConversationChannel": {"type": "string", "enum": ["SMS"]}}}});
+    let callbacks = json!({"components": {"schemas": {
+        "PingEvent": {"type": "object", "properties": {
+            "channel": {"$ref": "conversation.yaml#/components/schemas/ConversationChannel"},
+            "ping": {"$ref": "#/components/schemas/Ping"}
+        }},
+        "Ping": {"type": "object"}
+    }}});
+    bundle::merge_schemas(&mut conv, &callbacks, "callbacks.yaml").unwrap();
+    assert_eq!(
+        conv.pointer("/components/schemas/PingEvent/properties/channel/$ref"),
+        Some(&json!("#/components/schemas/ConversationChannel"))
+    );
+    assert!(conv.pointer("/components/schemas/Ping").is_some());
+    // A schema both documents define is an error, not a silent choice.
+    let clash = json!({"components": {"schemas": {"ConversationChannel": {"type": "object"}}}});
+    let err = bundle::merge_schemas(&mut conv, &clash, "callbacks.yaml").unwrap_err();
+    assert!(err.contains("ConversationChannel"), "{err}");
+}
+
+#[test]
+fn external_refs_become_placeholders_replaced_by_the_conversation_types() {
+    let mut doc = json!({
+        "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema":
+            {"$ref": "conversation.yaml#/components/schemas/Error"}}}}}}}},
+        "components": {"schemas": {"Translation": {"type": "object", "properties": {
+            "text_message": {"$ref": "conversation.yaml#/components/schemas/TextMessage"},
+            "channels": {"type": "array", "items": {"$ref": "conversation.yaml#/components/schemas/ConversationChannel"}},
+            "local": {"$ref": "#/components/schemas/Translation"}
+        }}}}
+    });
+    let names = bundle::link_external(&mut doc);
+    assert_eq!(names, ["ConversationChannel", "Error", "TextMessage"]);
+    assert_eq!(
+        doc.pointer("/components/schemas/Translation/properties/channels/items/$ref"),
+        Some(&json!("#/components/schemas/ConversationChannel"))
+    );
+    for n in &names {
+        let placeholder = doc.pointer(&format!("/components/schemas/{n}")).unwrap();
+        assert_eq!(placeholder["type"], "object", "{n}");
+    }
+    assert!(!doc.to_string().contains("conversation.yaml#"));
+}
+
+#[test]
+fn the_three_vendored_documents_bundle_and_normalise() {
+    let load = |p: &str| -> Value {
+        serde_norway::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let mut conv = load("spec/conversation.yaml");
+    bundle::merge_schemas(&mut conv, &load("spec/callbacks.yaml"), "callbacks.yaml").unwrap();
+    let prefix = normalize(&mut conv).unwrap().path_prefix;
+    assert_eq!(prefix, "/v1/projects/{project_id}");
+    let conv_schemas = conv["components"]["schemas"].as_object().unwrap().clone();
+    for (file, expected) in [
+        ("spec/templates.yaml", "/v2/projects/{project_id}"),
+        ("spec/batch.yaml", "/v1/projects/{project_id}"),
+    ] {
+        let mut doc = load(file);
+        for shared in bundle::link_external(&mut doc) {
+            assert!(
+                conv_schemas.contains_key(&shared),
+                "{file} refers to {shared}, which the conversation document lacks"
+            );
+        }
+        assert_eq!(normalize(&mut doc).unwrap().path_prefix, expected, "{file}");
+    }
 }

@@ -13,6 +13,18 @@ pub fn corpus_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// `SINCH_TEMPLATES_FIXTURES_DIR`, or `../shared/fixtures/sinch-java-templates-v2` beside the
+/// checkout: the Template Management API v2 fixtures. `None` when absent.
+#[allow(dead_code)]
+pub fn templates_corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SINCH_TEMPLATES_FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sinch-java-templates-v2")
+        });
+    dir.is_dir().then_some(dir)
+}
+
 /// Every `.json` file below `dir`, as a `/`-separated path relative to it, sorted.
 pub fn json_files(dir: &Path) -> Vec<String> {
     fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
