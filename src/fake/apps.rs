@@ -1,6 +1,6 @@
 //! Apps and their webhooks.
 
-use super::ctx::Ctx;
+use super::ctx::{found, Ctx};
 use super::reply::{ApiFailure, Reply};
 use super::request::Req;
 use super::state::Shared;
@@ -148,10 +148,7 @@ pub(crate) fn create_webhook(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailu
 }
 
 fn webhook<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a types::Webhook, ApiFailure> {
-    ctx.p
-        .webhooks
-        .get(id)
-        .ok_or_else(|| ApiFailure::not_found("webhook", id))
+    found(&ctx.p.webhooks, "webhook", id)
 }
 
 pub(crate) fn list_webhooks(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {

@@ -31,6 +31,28 @@ pub(crate) fn find_by_identity(
     })
 }
 
+/// The existing contact a recipient names (by id, or by its first channel identity); queries
+/// such as capability and channel profile never create one.
+pub(crate) fn existing(
+    ctx: &Ctx,
+    recipient: &types::Recipient,
+    app_id: &str,
+) -> Result<String, ApiFailure> {
+    match (&recipient.contact_id, &recipient.identified_by) {
+        (Some(id), _) => ctx.contact(id).map(|_| id.clone()),
+        (None, Some(by)) => {
+            let first = by.channel_identities.first().ok_or_else(|| {
+                ApiFailure::bad_request("identified_by.channel_identities is empty")
+            })?;
+            find_by_identity(ctx.p, &first.channel, &first.identity, Some(app_id))
+                .ok_or_else(|| ApiFailure::not_found("contact with identity", &first.identity))
+        }
+        (None, None) => Err(ApiFailure::bad_request(
+            "recipient must set contact_id or identified_by",
+        )),
+    }
+}
+
 /// Who a send, event or query goes to, decided before anything is stored.
 pub(crate) struct Target {
     /// An existing contact, or the one to create for identities not seen before.
@@ -366,22 +388,7 @@ pub(crate) fn channel_profile(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
     }
     ctx.app(&r.app_id)?;
     let channel = Channel::from(r.channel.as_str());
-    let contact = match (&r.recipient.contact_id, &r.recipient.identified_by) {
-        (Some(id), _) => ctx.contact(id)?,
-        (None, Some(by)) => {
-            let first = by.channel_identities.first().ok_or_else(|| {
-                ApiFailure::bad_request("identified_by.channel_identities is empty")
-            })?;
-            let id = find_by_identity(ctx.p, &first.channel, &first.identity, Some(&r.app_id))
-                .ok_or_else(|| ApiFailure::not_found("contact with identity", &first.identity))?;
-            ctx.contact(&id)?
-        }
-        (None, None) => {
-            return Err(ApiFailure::bad_request(
-                "recipient must set contact_id or identified_by",
-            ))
-        }
-    };
+    let contact = ctx.contact(&existing(ctx, &r.recipient, &r.app_id)?)?;
     let identity = contact
         .channel_identities
         .iter()

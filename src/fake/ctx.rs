@@ -56,24 +56,15 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn app(&self, id: &str) -> Result<&types::AppResponse, ApiFailure> {
-        self.p
-            .apps
-            .get(id)
-            .ok_or_else(|| ApiFailure::not_found("app", id))
+        found(&self.p.apps, "app", id)
     }
 
     pub fn contact(&self, id: &str) -> Result<&types::Contact, ApiFailure> {
-        self.p
-            .contacts
-            .get(id)
-            .ok_or_else(|| ApiFailure::not_found("contact", id))
+        found(&self.p.contacts, "contact", id)
     }
 
     pub fn conversation(&self, id: &str) -> Result<&types::Conversation, ApiFailure> {
-        self.p
-            .conversations
-            .get(id)
-            .ok_or_else(|| ApiFailure::not_found("conversation", id))
+        found(&self.p.conversations, "conversation", id)
     }
 
     /// Posts a `trigger` callback carrying `payload` to every webhook of `app_id` that
@@ -159,6 +150,15 @@ impl<'a> Ctx<'a> {
             self.emit(&app, trigger, &payload, &Meta::default());
         }
     }
+}
+
+/// The resource `id` of a kind (`what`), or the API's 404.
+pub(crate) fn found<'a, T>(
+    map: &'a std::collections::BTreeMap<String, T>,
+    what: &str,
+    id: &str,
+) -> Result<&'a T, ApiFailure> {
+    map.get(id).ok_or_else(|| ApiFailure::not_found(what, id))
 }
 
 fn time(t: DateTime<Utc>) -> Value {

@@ -1,6 +1,6 @@
 //! Events (composing, agent joined, ...): send through the app queue, inject, get, list, delete.
 
-use super::ctx::{Ctx, Meta};
+use super::ctx::{found, Ctx, Meta};
 use super::messages::prepare;
 use super::queue::{self, Kind, Queued};
 use super::reply::{ApiFailure, Reply};
@@ -100,10 +100,7 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 }
 
 fn event<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a Stored<types::ConversationEvent>, ApiFailure> {
-    ctx.p
-        .events
-        .get(id)
-        .ok_or_else(|| ApiFailure::not_found("event", id))
+    found(&ctx.p.events, "event", id)
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {

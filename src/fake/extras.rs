@@ -1,6 +1,6 @@
 //! Transcoding, capability queries, consents and project settings.
 
-use super::contacts::{conflicts, find_by_identity};
+use super::contacts::{conflicts, existing};
 use super::ctx::{Ctx, Meta};
 use super::patch;
 use super::reply::{ApiFailure, Reply};
@@ -154,24 +154,7 @@ pub(crate) fn capability(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> 
         .iter()
         .map(|c| c.channel.clone())
         .collect();
-    let contact_id = match (&r.recipient.contact_id, &r.recipient.identified_by) {
-        (Some(id), _) => {
-            ctx.contact(id)?;
-            id.clone()
-        }
-        (None, Some(by)) => {
-            let first = by.channel_identities.first().ok_or_else(|| {
-                ApiFailure::bad_request("identified_by.channel_identities is empty")
-            })?;
-            find_by_identity(ctx.p, &first.channel, &first.identity, Some(&r.app_id))
-                .ok_or_else(|| ApiFailure::not_found("contact with identity", &first.identity))?
-        }
-        (None, None) => {
-            return Err(ApiFailure::bad_request(
-                "recipient must set contact_id or identified_by",
-            ))
-        }
-    };
+    let contact_id = existing(ctx, &r.recipient, &r.app_id)?;
     let request_id = r.request_id.clone().unwrap_or_else(|| ctx.new_id());
     let identities = ctx.contact(&contact_id)?.channel_identities.clone();
     for i in identities.iter().filter(|i| channels.contains(&i.channel)) {

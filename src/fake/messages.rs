@@ -3,7 +3,7 @@
 
 use super::contacts::{self, find_by_identity};
 use super::conversations;
-use super::ctx::{Ctx, Meta};
+use super::ctx::{found, Ctx, Meta};
 use super::queue::{self, Kind, Queued};
 use super::reply::{ApiFailure, Reply};
 use super::request::{page, page_with, Req};
@@ -159,10 +159,7 @@ fn message<'a>(
     ctx: &'a Ctx,
     id: &str,
 ) -> Result<&'a Stored<types::ConversationMessage>, ApiFailure> {
-    ctx.p
-        .messages
-        .get(id)
-        .ok_or_else(|| ApiFailure::not_found("message", id))
+    found(&ctx.p.messages, "message", id)
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
