@@ -62,9 +62,7 @@ pub(crate) struct Store {
 
 impl Store {
     pub fn project(&mut self, id: &str) -> &mut Project {
-        self.projects
-            .entry(id.to_owned())
-            .or_insert_with(|| Project::new(id))
+        self.split(id).0
     }
 
     /// A project and the id generator at once (both are borrowed by handlers).
