@@ -54,6 +54,8 @@ fn main() {
     let callbacks = load(CALLBACKS);
     bundle::merge_schemas(&mut conversation, &callbacks, "callbacks.yaml")
         .unwrap_or_else(|e| panic!("merging {CALLBACKS}: {e}"));
+    let mut for_fake = serde_json::Map::new();
+    for_fake.insert("conversation".into(), conversation.clone());
     let send_path = generate(&CONVERSATION, conversation, &[]);
     let send_path = send_path.unwrap_or_else(|| {
         panic!(
@@ -70,11 +72,17 @@ fn main() {
         },
     );
 
-    for doc in [&TEMPLATES, &BATCH] {
+    for (key, doc) in [("templates", &TEMPLATES), ("batch", &BATCH)] {
         let mut spec = load(doc.spec);
+        for_fake.insert(key.into(), spec.clone());
         let shared = bundle::link_external(&mut spec);
         generate(doc, spec, &shared);
     }
+    // The embedded fake (feature `fake`) routes and validates requests by the documents as
+    // written, limits included: one place for each rule, refreshed by `update-spec`.
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("fake_spec.json");
+    fs::write(out, Value::Object(for_fake).to_string()).expect("writing the fake's spec");
 }
 
 fn load(path: &str) -> Value {

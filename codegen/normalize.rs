@@ -62,6 +62,7 @@ pub struct TaggedUnion {
 pub fn normalize(doc: &mut Value) -> Result<Normalized, String> {
     let (path_prefix, prefix_params) = hoist_path_prefix(doc)?;
     strip_error_responses(doc);
+    strip_validation(doc);
     hoist_inline_enums(doc);
     let tagged_unions = collect_tagged_unions(doc);
     let open_enums = collect_open_enums(doc);
@@ -190,6 +191,95 @@ pub fn strip_error_responses(doc: &mut Value) {
             responses.retain(|k, _| k.starts_with('2'));
         }
     });
+}
+
+/// Validation keywords that typify would turn into checked newtypes or narrower integers.
+const VALIDATION_KEYWORDS: [&str; 14] = [
+    "default",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maximum",
+    "minimum",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "multipleOf",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "maxProperties",
+    "minProperties",
+];
+
+/// Transform 2b — validation keywords (`maxLength`, `pattern`, `maximum`, ...) and schema
+/// `default`s are dropped before generation. They document the API's limits and defaults, and
+/// the embedded fake applies them from the unnormalised document; in the client a bound would
+/// make every bounded string a newtype built with `try_from` (and change integer types), and a
+/// default would make an optional field required, so the client keeps plain types and leaves
+/// the verdict to the API.
+pub fn strip_validation(doc: &mut Value) {
+    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+        schemas.values_mut().for_each(strip_schema);
+    }
+    if let Some(Value::Object(params)) = doc.pointer_mut("/components/parameters") {
+        for p in params.values_mut() {
+            p.get_mut("schema").map(strip_schema);
+        }
+    }
+    let Some(Value::Object(paths)) = doc.get_mut("paths") else {
+        return;
+    };
+    for item in paths.values_mut() {
+        strip_params(item.get_mut("parameters"));
+        for m in METHODS {
+            let Some(op) = item.get_mut(m) else { continue };
+            strip_params(op.get_mut("parameters"));
+            if let Some(Value::Object(content)) = op.pointer_mut("/requestBody/content") {
+                for media in content.values_mut() {
+                    media.get_mut("schema").map(strip_schema);
+                }
+            }
+            if let Some(Value::Object(responses)) = op.get_mut("responses") {
+                for r in responses.values_mut() {
+                    if let Some(Value::Object(content)) = r.get_mut("content") {
+                        for media in content.values_mut() {
+                            media.get_mut("schema").map(strip_schema);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn strip_params(list: Option<&mut Value>) {
+    if let Some(Value::Array(list)) = list {
+        for p in list {
+            p.get_mut("schema").map(strip_schema);
+        }
+    }
+}
+
+/// Removes the keywords from one schema and the schemas inside it (never from a `properties`
+/// map's keys: a property may well be called `pattern`).
+fn strip_schema(schema: &mut Value) {
+    let Value::Object(s) = schema else { return };
+    for k in VALIDATION_KEYWORDS {
+        s.remove(k);
+    }
+    if let Some(Value::Object(props)) = s.get_mut("properties") {
+        props.values_mut().for_each(strip_schema);
+    }
+    for k in ["items", "additionalProperties", "not"] {
+        if let Some(v) = s.get_mut(k) {
+            strip_schema(v);
+        }
+    }
+    for k in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(list)) = s.get_mut(k) {
+            list.iter_mut().for_each(strip_schema);
+        }
+    }
 }
 
 fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {

@@ -477,3 +477,41 @@ fn the_three_vendored_documents_bundle_and_normalise() {
         assert_eq!(normalize(&mut doc).unwrap().path_prefix, expected, "{file}");
     }
 }
+
+#[test]
+fn validation_keywords_and_defaults_stay_out_of_the_client() {
+    let mut doc = json!({
+        "openapi": "3.0.3",
+        "paths": {"/v1/projects/{project_id}/things": {"get": {
+            "operationId": "Things_List",
+            "parameters": [
+                {"name": "project_id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 20, "default": 10}}
+            ],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}
+        }}},
+        "components": {"schemas": {"Thing": {
+            "type": "object",
+            "required": ["id"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9A-Z]{26}$"},
+                "pattern": {"type": "string", "maxLength": 10, "description": "a property called pattern"},
+                "tags": {"type": "array", "minItems": 1, "maxItems": 5, "items": {"type": "string", "maxLength": 3}},
+                "meta": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1024}}
+            }
+        }}}
+    });
+    strip_validation(&mut doc);
+    let thing = &doc["components"]["schemas"]["Thing"];
+    assert_eq!(thing["required"], json!(["id"]), "required stays: it shapes the types");
+    assert_eq!(thing["properties"]["id"], json!({"type": "string"}));
+    assert_eq!(
+        thing["properties"]["pattern"],
+        json!({"type": "string", "description": "a property called pattern"}),
+        "a property's name is not a keyword"
+    );
+    assert_eq!(thing["properties"]["tags"], json!({"type": "array", "items": {"type": "string"}}));
+    assert_eq!(thing["properties"]["meta"]["additionalProperties"], json!({"type": "string"}));
+    let page_size = &doc["paths"]["/v1/projects/{project_id}/things"]["get"]["parameters"][1]["schema"];
+    assert_eq!(page_size, &json!({"type": "integer"}));
+}
