@@ -1,22 +1,24 @@
-//! The embedded fake Conversation API as a standalone server, for clients in other languages
-//! and the official SDKs.
+//! The embedded fake Sinch API (Conversation, Template Management v2, Batch) as a standalone
+//! server, for clients in other languages and the official SDKs.
 //!
 //! ```text
 //! cargo run --example fake_server -- [--port 8080] [--project-id ID] [--key-id ID]
-//!     [--key-secret S] [--rate-limit N|off] [--queue-rate N]
+//!     [--key-secret S] [--rate-limit N|off] [--queue-rate N] [--token-ttl SECONDS]
+//!     [--manual-clock]
 //! ```
 //!
-//! It prints the base URL, the token URL, the credentials and a ready app, then serves until
-//! stopped (Ctrl-C).
+//! It prints the URLs, the credentials, a ready app and the control endpoints (under
+//! `/_fake`), then serves until stopped (Ctrl-C).
 
-use sinch_conversation::fake::Fake;
-use sinch_conversation::types::ConversationChannel as Ch;
+use sinch_conversation::fake::{app_request, recipients, Fake};
+use sinch_conversation::types::{ConversationChannel as Ch, ProcessingMode};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 const USAGE: &str =
     "usage: fake_server [--port N] [--project-id ID] [--key-id ID] [--key-secret S] \
-[--rate-limit N|off] [--queue-rate N]";
+[--rate-limit N|off] [--queue-rate N] [--token-ttl SECONDS] [--manual-clock]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,30 +36,49 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = fake.create_app(
-        "fake_server app",
-        &[
-            Ch::Sms,
-            Ch::Whatsapp,
-            Ch::Rcs,
-            Ch::Messenger,
-            Ch::Viber,
-            Ch::Telegram,
-        ],
-    );
+    let channels = [
+        Ch::Sms,
+        Ch::Whatsapp,
+        Ch::Rcs,
+        Ch::Messenger,
+        Ch::Viber,
+        Ch::Telegram,
+    ];
+    let mut request = app_request("fake_server app", &channels);
+    request.processing_mode = Some(ProcessingMode::Conversation);
+    let app = match fake.create_app_with(&request) {
+        Ok(app) => app.id.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Fake Sinch API listening on {}", fake.base_url());
     println!(
-        "Fake Sinch Conversation API listening on {}",
+        "  base URL       {}   (Conversation API: /v1/projects/{{project_id}}/...)",
         fake.base_url()
     );
     println!(
-        "  base URL     {}   (paths /v1/projects/{{project_id}}/...)",
+        "  templates URL  {}   (Template Management v2: /v2/projects/{{project_id}}/templates)",
+        fake.templates_url()
+    );
+    println!(
+        "  batch URL      {}   (Batch API: /v1/projects/{{project_id}}/...)",
+        fake.batch_url()
+    );
+    println!("  token URL      {}", fake.token_url());
+    println!("  project id     {}", fake.project_id());
+    println!("  key id         {}", fake.key_id());
+    println!("  key secret     {}", fake.key_secret());
+    println!("  app id         {app}   (CONVERSATION mode; SMS, WhatsApp, RCS, Messenger, Viber, Telegram)");
+    println!(
+        "  control        {}/_fake   (GET it for the list of endpoints)",
         fake.base_url()
     );
-    println!("  token URL    {}", fake.token_url());
-    println!("  project id   {}", fake.project_id());
-    println!("  key id       {}", fake.key_id());
-    println!("  key secret   {}", fake.key_secret());
-    println!("  app id       {app}   (SMS, WhatsApp, RCS, Messenger, Viber, Telegram)");
+    println!("  test recipients:");
+    for (identity, outcome) in recipients::all() {
+        println!("    {identity}  {outcome}");
+    }
     println!("Stop with Ctrl-C.");
     let _ = tokio::signal::ctrl_c().await;
     fake.stop();
@@ -87,6 +108,11 @@ fn configure(
             "--queue-rate" => {
                 b.queue_rate(value()?.parse().map_err(|e| format!("--queue-rate: {e}"))?)
             }
+            "--token-ttl" => {
+                let secs = value()?.parse().map_err(|e| format!("--token-ttl: {e}"))?;
+                b.token_ttl(Duration::from_secs(secs))
+            }
+            "--manual-clock" => b.manual_clock(true),
             "-h" | "--help" => return Err("fake_server: the embedded fake API as a server".into()),
             other => return Err(format!("unknown argument {other:?}")),
         };

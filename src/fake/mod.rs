@@ -1,10 +1,15 @@
-//! A fake Sinch Conversation API that runs inside your tokio runtime (cargo feature `fake`).
+//! A fake Sinch API that runs inside your tokio runtime (cargo feature `fake`): the
+//! Conversation API, the Template Management API v2 and the Batch API, for tests and offline
+//! runs.
 //!
-//! It behaves like the API rather than replaying scripts: OAuth2 and Basic auth, every
-//! operation of the spec with in-memory state per project, ULID ids, paging, the API's error
-//! bodies, the project rate limit (429 with `Retry-After` and a `google.rpc.RetryInfo` detail),
-//! each app's outgoing queue drained at its rate, and signed callbacks to your webhooks. Fault
-//! plans rehearse outages; everything received and delivered can be inspected.
+//! It behaves like the API, by the API's documented rules, rather than replaying scripts:
+//! OAuth2 and Basic auth, every operation of the three documents in `spec/` with state per
+//! project, requests checked against the documents' limits, the API's error bodies and list
+//! shapes, processing modes, each app's outgoing queue, a delivery lifecycle per channel with
+//! the documented failure reasons, [test recipients](recipients) for each outcome, signed
+//! callbacks retried like the API's, and a clock tests can move. Fault plans rehearse
+//! outages; everything received and delivered can be inspected. [`rules`] lists every rule
+//! with its source.
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -14,7 +19,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> sinch_conversation::Result<()> {
-//! use sinch_conversation::fake::Fake;
+//! use sinch_conversation::fake::{recipients, Fake};
 //! use sinch_conversation::prelude::*;
 //! use sinch_conversation::types::{AppMessage, ConversationChannel, Recipient, SendMessageRequest};
 //!
@@ -23,45 +28,38 @@
 //! let app = fake.create_app("My app", &[ConversationChannel::Sms]);
 //! let request = SendMessageRequest::new(
 //!     &app,
-//!     Recipient::channel(ConversationChannel::Sms, "+15551234567"),
+//!     Recipient::channel(ConversationChannel::Sms, recipients::NOT_REACHABLE),
 //!     AppMessage::text("Hello"),
 //! );
 //! let sent = client.send_message(&request).await?;
 //! assert_eq!(fake.messages()[0].id, sent.message_id);
+//! // The send was accepted; the channel's failure arrives later, as a FAILED delivery report.
 //! # Ok(()) }
 //! ```
 //!
 //! Several fakes can run in one process (each binds its own port), so tests stay parallel.
-//! What it does not model: real channels (delivery always succeeds unless the recipient opted
-//! out), per-channel rate limits, billing, and Smart Conversations analysis.
+//! The Template Management API is served at [`Fake::templates_url`] (the same address: its
+//! paths are distinct) and the Batch API under [`Fake::batch_url`] (`/batch`: its paths
+//! overlap the Conversation API's); [`Fake::client`] is set up for all three.
 
-mod apps;
-mod auth;
-mod callbacks;
-mod contacts;
-mod conversations;
-mod ctx;
-mod events;
-mod extras;
-mod faults;
-mod inspect;
-mod limits;
-mod messages;
-mod patch;
-mod queue;
-mod reply;
-mod request;
-mod routes;
-mod server;
-mod state;
+mod batch;
+mod control;
+mod conversation;
+pub(crate) mod core;
+pub mod recipients;
+pub mod rules;
+mod templates;
 
-pub use callbacks::{Attempt, DeliveredCallback};
-pub use faults::Fault;
-pub use inspect::RecordedRequest;
-pub use routes::operations;
+pub use self::conversation::Timings;
+pub use self::core::callbacks::{Attempt, DeliveredCallback};
+pub use self::core::faults::Fault;
+pub use self::core::inspect::RecordedRequest;
 
+use self::core::callbacks::Policy;
+use self::core::schema::Service;
+use self::core::server::Handler;
+use self::core::state::Shared;
 use crate::{types, Client, ClientBuilder, Credentials};
-use state::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,9 +85,10 @@ pub(crate) struct Config {
     pub queue_rate: f64,
     pub queue_capacity: usize,
     pub max_body: usize,
-    pub callback_attempts: u32,
-    pub callback_backoff: Duration,
+    pub callbacks: Policy,
     pub record_requests: bool,
+    pub manual_clock: bool,
+    pub timings: Timings,
 }
 
 impl Default for FakeBuilder {
@@ -107,9 +106,15 @@ impl Default for FakeBuilder {
                 queue_rate: 20.0,
                 queue_capacity: 500_000,
                 max_body: 1024 * 1024,
-                callback_attempts: 5,
-                callback_backoff: Duration::from_millis(100),
+                callbacks: Policy {
+                    attempts: 5,
+                    backoff: Duration::from_millis(100),
+                    max_backoff: Duration::from_secs(60),
+                    timeout: Duration::from_secs(5),
+                },
                 record_requests: true,
+                manual_clock: false,
+                timings: Timings::default(),
             },
         }
     }
@@ -153,7 +158,7 @@ impl FakeBuilder {
         self.cfg.extra_projects.push(p);
         self
     }
-    /// Lifetime of issued OAuth2 tokens (`expires_in`; default one hour).
+    /// Lifetime of issued OAuth2 tokens (`expires_in`; default one hour, on the fake's clock).
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.cfg.token_ttl = ttl;
         self
@@ -170,7 +175,7 @@ impl FakeBuilder {
         self.cfg.burst = Some(burst.max(1.0));
         self
     }
-    /// Messages per second each app's outgoing queue drains at (default 20).
+    /// Messages per second each app's outgoing queue drains at (default 20, as documented).
     pub fn queue_rate(mut self, per_second: f64) -> Self {
         self.cfg.queue_rate = per_second.max(0.001);
         self
@@ -186,10 +191,30 @@ impl FakeBuilder {
         self
     }
     /// How often a callback is tried and the first wait between tries, doubling (default 5
-    /// tries from 100 ms).
+    /// tries from 100 ms, at most a minute apart). Sinch documents that it retries failed
+    /// callbacks with backoff, not its schedule; the fake's waits run on its clock, so
+    /// [`Fake::advance`] brings a retry forward.
     pub fn callback_retries(mut self, attempts: u32, first_backoff: Duration) -> Self {
-        self.cfg.callback_attempts = attempts.max(1);
-        self.cfg.callback_backoff = first_backoff;
+        self.cfg.callbacks.attempts = attempts.max(1);
+        self.cfg.callbacks.backoff = first_backoff;
+        self
+    }
+    /// How long a webhook may take to answer one callback before the try counts as failed
+    /// (default 5 s).
+    pub fn callback_timeout(mut self, timeout: Duration) -> Self {
+        self.cfg.callbacks.timeout = timeout;
+        self
+    }
+    /// A clock that moves only when the test says ([`Fake::advance`]): queues, delivery
+    /// reports, callback retries, scheduled batches and token expiry then depend on the
+    /// test's steps alone. Default off (real time, which `advance` can still jump ahead).
+    pub fn manual_clock(mut self, yes: bool) -> Self {
+        self.cfg.manual_clock = yes;
+        self
+    }
+    /// How long channels and recipients take (see [`Timings`]).
+    pub fn timings(mut self, timings: Timings) -> Self {
+        self.cfg.timings = timings;
         self
     }
     /// Keep every request for [`Fake::requests`] (default on; turn off for long benchmarks).
@@ -200,7 +225,7 @@ impl FakeBuilder {
 
     /// Binds the address and serves in the background of the current tokio runtime.
     pub async fn start(self) -> crate::Result<Fake> {
-        let shared = server::start(self.cfg).await?;
+        let shared = core::server::start(self.cfg).await?;
         Ok(Fake { shared })
     }
 }
@@ -219,6 +244,93 @@ impl std::fmt::Debug for Fake {
     }
 }
 
+/// The handler of an operation of a service.
+pub(crate) fn handler(service: Service, operation: &str) -> Option<Handler> {
+    match service {
+        Service::Conversation => conversation::handler(operation),
+        Service::Templates => templates::handler(operation),
+        Service::Batch => batch::handler(operation),
+    }
+}
+
+/// Every operationId the fake answers, across the three documents.
+pub fn operations() -> impl Iterator<Item = &'static str> {
+    core::schema::operations()
+        .iter()
+        .filter(|op| handler(op.service, &op.id).is_some())
+        .map(|op| op.id.as_str())
+}
+
+/// An `App_CreateApp` request with placeholder credentials for `channels` (for
+/// [`Fake::create_app_with`], after setting what the test needs, such as
+/// `processing_mode: Some(ProcessingMode::Conversation)`).
+pub fn app_request(name: &str, channels: &[types::ConversationChannel]) -> types::AppCreateRequest {
+    let credentials: Vec<serde_json::Value> = channels
+        .iter()
+        .map(|c| {
+            let key = match c {
+                types::ConversationChannel::Messenger | types::ConversationChannel::Viber => {
+                    "static_token"
+                }
+                types::ConversationChannel::Mms => "mms_credentials",
+                types::ConversationChannel::Instagram => "instagram_credentials",
+                types::ConversationChannel::Telegram => "telegram_credentials",
+                types::ConversationChannel::Kakaotalk => "kakaotalk_credentials",
+                types::ConversationChannel::Kakaotalkchat => "kakaotalkchat_credentials",
+                types::ConversationChannel::Line => "line_credentials",
+                types::ConversationChannel::Wechat => "wechat_credentials",
+                types::ConversationChannel::Applebc => "applebc_credentials",
+                _ => "static_bearer",
+            };
+            let creds = serde_json::json!({
+                "claimed_identity": "+12065550199", "token": "fake",
+                "account_id": "fake", "api_key": "fake", "default_sender": "+12065550199",
+                "basic_auth": {"username": "fake", "password": "fake"},
+                "kakaotalk_plus_friend_id": "fake", "kakaotalk_sender_key": "fake",
+                "secret": "fake", "app_id": "fake", "app_secret": "fake", "aes_key": "fake",
+                "business_chat_account_id": "fake",
+            });
+            serde_json::json!({"channel": c.as_str(), key: creds})
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "display_name": name,
+        "channel_credentials": credentials,
+    }))
+    .expect("a well-formed app request")
+}
+
+/// Moves the fake's clock and runs what became due.
+pub(crate) fn advance(shared: &Arc<Shared>, by: Duration) {
+    shared.clock.advance(by);
+    core::timers::run_due(shared);
+}
+
+/// Every message of the default project, as inspection shows them.
+pub(crate) fn all_messages(shared: &Shared) -> Vec<types::ConversationMessage> {
+    shared.with_project(&shared.cfg.project_id, |p| {
+        p.conv.messages.values().map(|m| m.item.clone()).collect()
+    })
+}
+
+/// See [`Fake::wait_idle`].
+pub(crate) async fn wait_idle(shared: &Shared, timeout: Duration) -> bool {
+    let until = tokio::time::Instant::now() + timeout;
+    loop {
+        if shared.is_idle() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn refused(f: core::reply::ApiFailure) -> crate::Error {
+    crate::Error::InvalidRequest(f.message)
+}
+
 impl Fake {
     /// Settings for a fake; [`FakeBuilder::start`] runs it.
     pub fn builder() -> FakeBuilder {
@@ -230,13 +342,21 @@ impl Fake {
         Self::builder().start().await
     }
 
-    /// Where the API is served, e.g. `http://127.0.0.1:43121`.
+    /// Where the Conversation API is served, e.g. `http://127.0.0.1:43121`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.shared.addr)
     }
+    /// Where the Template Management API is served (the same address).
+    pub fn templates_url(&self) -> String {
+        self.base_url()
+    }
+    /// Where the Batch API is served (`/batch` on the same address).
+    pub fn batch_url(&self) -> String {
+        format!("{}{}", self.base_url(), core::server::BATCH_PREFIX)
+    }
     /// The OAuth2 token endpoint.
     pub fn token_url(&self) -> String {
-        format!("{}{}", self.base_url(), auth::TOKEN_PATH)
+        format!("{}{}", self.base_url(), core::auth::TOKEN_PATH)
     }
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
@@ -255,11 +375,14 @@ impl Fake {
         &self.shared.cfg.key_secret
     }
 
-    /// A client builder for the default project, pointed at this fake with OAuth2 credentials.
+    /// A client builder for the default project, pointed at this fake's three services with
+    /// OAuth2 credentials.
     pub fn client_builder(&self) -> ClientBuilder {
         Client::builder()
             .project_id(self.project_id())
             .base_url(self.base_url())
+            .templates_url(self.templates_url())
+            .batch_url(self.batch_url())
             .auth_url(self.token_url())
             .credentials(Credentials::oauth2(self.key_id(), self.key_secret()))
     }
@@ -271,14 +394,28 @@ impl Fake {
             .expect("the fake's own settings are a valid configuration")
     }
 
-    /// Creates an app in the default project, with credentials for `channels`, without a
-    /// request (test set-up); returns its id.
+    /// Creates an app in the default project with (placeholder) credentials for `channels`,
+    /// without a request (test set-up), with the API's defaults: DISPATCH processing, which
+    /// keeps no contacts or conversations. Returns its id. See [`Self::create_app_with`].
     pub fn create_app(
         &self,
         display_name: &str,
         channels: &[types::ConversationChannel],
     ) -> String {
-        self.shared.create_app(display_name, channels)
+        let request = app_request(display_name, channels);
+        self.create_app_with(&request)
+            .expect("placeholder credentials make a valid app")
+            .id
+            .unwrap_or_default()
+    }
+
+    /// Creates an app from a full request, checked and filled in exactly as `App_CreateApp`
+    /// would (for example with `processing_mode: CONVERSATION`); see [`app_request`].
+    pub fn create_app_with(
+        &self,
+        request: &types::AppCreateRequest,
+    ) -> crate::Result<types::AppResponse> {
+        conversation::create_app(&self.shared, request).map_err(refused)
     }
 
     /// Stops answering on `operation` (an operationId such as `Messages_SendMessage`, or `*`
@@ -289,7 +426,19 @@ impl Fake {
 
     /// Makes every issued OAuth2 token expired, as if an hour had passed.
     pub fn expire_tokens(&self) {
-        self.shared.tokens.expire_all();
+        self.shared.tokens.expire_all(self.shared.clock.elapsed());
+    }
+
+    /// Moves the fake's clock forward by `by` and runs everything that became due (queue
+    /// drains, delivery reports, replies, scheduled batches, callback retries); their
+    /// callbacks are on their way when this returns ([`Self::wait_idle`] waits for them).
+    pub fn advance(&self, by: Duration) {
+        advance(&self.shared, by);
+    }
+
+    /// The fake's current time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.clock.now()
     }
 
     /// Every request received so far, oldest first (see [`FakeBuilder::record_requests`]).
@@ -304,17 +453,17 @@ impl Fake {
         all
     }
 
-    /// Every message of the default project (both directions), in the order accepted.
+    /// Every message of the default project (both directions, both processing modes), in the
+    /// order accepted, including those the API no longer shows (deleted, or not kept: a
+    /// DISPATCH app keeps none by default).
     pub fn messages(&self) -> Vec<types::ConversationMessage> {
-        self.shared.with_project(self.project_id(), |p| {
-            p.messages.values().map(|m| m.item.clone()).collect()
-        })
+        all_messages(&self.shared)
     }
 
     /// Every contact of the default project, oldest first.
     pub fn contacts(&self) -> Vec<types::Contact> {
         self.shared.with_project(self.project_id(), |p| {
-            p.contacts.values().cloned().collect()
+            p.conv.contacts.values().cloned().collect()
         })
     }
 
@@ -323,9 +472,10 @@ impl Fake {
         self.shared.outbox.snapshot()
     }
 
-    /// A contact's reply arriving on `channel` from `identity` to `app_id`, as a handset would
-    /// send it: creates the contact and conversation when new, stores the message and posts
-    /// `MESSAGE_INBOUND` to the app's webhooks. Returns the stored message.
+    /// A contact's message arriving on `channel` from `identity` to `app_id`, as a handset
+    /// would send it: in CONVERSATION mode creates the contact and conversation when new,
+    /// stores the message, opens the channel's reply window, and posts `MESSAGE_INBOUND` to
+    /// the app's webhooks. Returns the stored message.
     ///
     /// On SMS-like channels the keywords `STOP` and `START` also opt the identity out of (or
     /// back into) the app's `OPT_OUT_ALL` consent list, with an `OPT_OUT`/`OPT_IN` callback.
@@ -336,7 +486,7 @@ impl Fake {
         identity: &str,
         message: types::ContactMessage,
     ) -> crate::Result<types::ConversationMessage> {
-        self.shared.inbound(app_id, channel, identity, message)
+        conversation::inbound(&self.shared, app_id, channel, identity, message).map_err(refused)
     }
 
     /// [`Self::inbound`] with a text message.
@@ -392,19 +542,22 @@ impl Fake {
         self.inbound(app_id, channel, identity, message)
     }
 
-    /// Waits until every app queue has drained and every callback has been delivered or given
-    /// up on; false if that did not happen within `timeout`.
+    /// A contact's event (composing, a generic event, ...) arriving as `EVENT_INBOUND`.
+    pub fn inbound_event(
+        &self,
+        app_id: &str,
+        channel: types::ConversationChannel,
+        identity: &str,
+        event: types::ContactEvent,
+    ) -> crate::Result<()> {
+        conversation::inbound_event(&self.shared, app_id, channel, identity, event).map_err(refused)
+    }
+
+    /// Waits until nothing more will happen without the test: no queued message, pending
+    /// report or scheduled batch (with a manual clock: none due yet), and every callback
+    /// delivered or given up on; false if that did not happen within `timeout`.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
-        let until = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.shared.is_idle() {
-                return true;
-            }
-            if tokio::time::Instant::now() >= until {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        wait_idle(&self.shared, timeout).await
     }
 
     /// Stops the server and its background tasks (also done on drop).

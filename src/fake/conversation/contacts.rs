@@ -1,31 +1,40 @@
-//! Contacts: CRUD, merge, channel profiles, identity conflicts, and resolving a recipient.
+//! Contacts: created (with Unified Contact ID's companion identities), listed with the
+//! documented filter combinations, patched, merged by the documented rules, deleted; channel
+//! profiles and identity conflicts.
 
-use super::ctx::Ctx;
-use super::patch;
-use super::reply::{ApiFailure, Reply};
-use super::request::{page, Req};
-use super::state::Project;
+use super::notify::emit_to_all_apps;
+use super::{app_scoped, State};
+use crate::fake::core::ctx::{found, Ctx};
+use crate::fake::core::patch;
+use crate::fake::core::reply::{ApiFailure, Reply};
+use crate::fake::core::request::{page, Req};
 use crate::types::{self, ConversationChannel as Channel};
 use std::collections::BTreeMap;
 
-/// Channels whose identities are phone numbers shared across apps (identity conflicts).
+/// Channels whose identities are phone numbers shared across apps (identity conflicts,
+/// Unified Contact ID).
 const SIM_CHANNELS: [Channel; 3] = [Channel::Sms, Channel::Mms, Channel::Rcs];
+
+pub(crate) fn contact<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a types::Contact, ApiFailure> {
+    found(&ctx.p.conv.contacts, "contact", id)
+}
 
 /// The contact holding `identity` on `channel` (the oldest, if several do). App-scoped
 /// identities (Messenger, Instagram, ...) only match for their app.
 pub(crate) fn find_by_identity(
-    p: &Project,
+    s: &State,
     channel: &Channel,
     identity: &str,
     app_id: Option<&str>,
 ) -> Option<String> {
-    p.contacts.iter().find_map(|(id, c)| {
+    s.contacts.iter().find_map(|(id, c)| {
         c.channel_identities
             .iter()
             .any(|ci| {
                 ci.channel == *channel
                     && ci.identity == identity
-                    && (ci.app_id.is_none() || ci.app_id.as_deref() == app_id)
+                    && (ci.app_id.as_deref().is_none_or(str::is_empty)
+                        || ci.app_id.as_deref() == app_id)
             })
             .then(|| id.clone())
     })
@@ -39,111 +48,64 @@ pub(crate) fn existing(
     app_id: &str,
 ) -> Result<String, ApiFailure> {
     match (&recipient.contact_id, &recipient.identified_by) {
-        (Some(id), _) => ctx.contact(id).map(|_| id.clone()),
+        (Some(id), None) => contact(ctx, id).map(|_| id.clone()),
         (None, Some(by)) => {
             let first = by.channel_identities.first().ok_or_else(|| {
-                ApiFailure::bad_request("identified_by.channel_identities is empty")
+                ApiFailure::bad_request("recipient.identified_by.channel_identities is empty")
             })?;
-            find_by_identity(ctx.p, &first.channel, &first.identity, Some(app_id))
+            find_by_identity(&ctx.p.conv, &first.channel, &first.identity, Some(app_id))
                 .ok_or_else(|| ApiFailure::not_found("contact with identity", &first.identity))
         }
-        (None, None) => Err(ApiFailure::bad_request(
-            "recipient must set contact_id or identified_by",
+        _ => Err(ApiFailure::bad_request(
+            "recipient must set exactly one of contact_id and identified_by",
         )),
     }
 }
 
-/// Who a send, event or query goes to, decided before anything is stored.
-pub(crate) struct Target {
-    /// An existing contact, or the one to create for identities not seen before.
-    pub contact: Result<String, types::Contact>,
-    /// The channel identity used, the first of the recipient's on a channel the app has.
-    pub identity: types::ChannelIdentity,
-}
-
-/// Resolves `recipient` for `app` as the API does: by contact id, or by channel identities,
-/// creating the contact when none holds the first of them. `priority` (the request's
-/// `channel_priority_order`) reorders the candidates.
-pub(crate) fn resolve(
-    ctx: &Ctx,
-    app: &types::AppResponse,
-    recipient: &types::Recipient,
-    priority: &[Channel],
-) -> Result<Target, ApiFailure> {
-    let app_id = app.id.as_deref().unwrap_or_default();
-    let (contact, mut candidates) = match (&recipient.contact_id, &recipient.identified_by) {
-        (Some(id), None) => {
-            let c = ctx.contact(id)?;
-            let mut list = c.channel_identities.clone();
-            rank(&mut list, &c.channel_priority);
-            (Ok(id.clone()), list)
-        }
-        (None, Some(by)) if !by.channel_identities.is_empty() => {
-            let list: Vec<types::ChannelIdentity> = by
-                .channel_identities
-                .iter()
-                .map(|i| types::ChannelIdentity {
-                    channel: i.channel.clone(),
-                    identity: i.identity.clone(),
-                    app_id: None,
-                })
-                .collect();
-            let first = &list[0];
-            let contact =
-                match find_by_identity(ctx.p, &first.channel, &first.identity, Some(app_id)) {
-                    Some(id) => Ok(id),
-                    None => Err(types::Contact {
-                        channel_priority: list.iter().map(|i| i.channel.clone()).collect(),
-                        channel_identities: list.clone(),
-                        language: Some(types::ContactLanguage::Unspecified),
-                        ..Default::default()
-                    }),
-                };
-            (contact, list)
-        }
-        (Some(_), Some(_)) => {
-            return Err(ApiFailure::bad_request(
-                "recipient must set either contact_id or identified_by, not both",
-            ))
-        }
-        _ => {
-            return Err(ApiFailure::bad_request(
-                "recipient must set contact_id or identified_by.channel_identities",
-            ))
-        }
-    };
-    rank(&mut candidates, priority);
-    let channels: Vec<&Channel> = app.channel_credentials.iter().map(|c| &c.channel).collect();
-    let identity = candidates
-        .into_iter()
-        .find(|i| channels.contains(&&i.channel) && i.app_id.as_deref().is_none_or(|a| a == app_id))
-        .ok_or_else(|| {
-            ApiFailure::bad_request(format!(
-                "the recipient has no channel identity on a channel app {app_id} has credentials for"
-            ))
-        })?;
-    Ok(Target { contact, identity })
-}
-
-/// Stable sort: channels named in `priority` first, in its order.
-fn rank(list: &mut [types::ChannelIdentity], priority: &[Channel]) {
-    list.sort_by_key(|i| {
-        priority
-            .iter()
-            .position(|c| *c == i.channel)
-            .unwrap_or(usize::MAX)
-    });
-}
-
-/// Stores the contact a [`Target`] decided to create (with its callbacks); returns its id.
-pub(crate) fn commit(ctx: &mut Ctx, contact: Result<String, types::Contact>) -> String {
-    match contact {
-        Ok(id) => id,
-        Err(new) => insert(ctx, new),
+/// A new contact's stored form: the API's defaults, and with Unified Contact ID on, a phone
+/// number on one SIM channel also on the other two.
+pub(crate) fn normalized(s: &State, mut c: types::Contact) -> types::Contact {
+    if c.display_name.as_deref().is_none_or(str::is_empty) {
+        c.display_name = Some("Unknown".into());
     }
+    for f in [&mut c.email, &mut c.external_id, &mut c.metadata] {
+        f.get_or_insert_with(String::new);
+    }
+    c.language
+        .get_or_insert(types::ContactLanguage::Unspecified);
+    for i in &mut c.channel_identities {
+        i.app_id.get_or_insert_with(String::new);
+    }
+    if s.unified_contacts() {
+        let phones: Vec<String> = c
+            .channel_identities
+            .iter()
+            .filter(|i| SIM_CHANNELS.contains(&i.channel))
+            .map(|i| i.identity.clone())
+            .collect();
+        for phone in phones {
+            for ch in SIM_CHANNELS {
+                let has = c
+                    .channel_identities
+                    .iter()
+                    .any(|i| i.channel == ch && i.identity == phone);
+                if !has {
+                    c.channel_identities.push(types::ChannelIdentity {
+                        channel: ch,
+                        identity: phone.clone(),
+                        app_id: Some(String::new()),
+                    });
+                }
+            }
+        }
+    }
+    c
 }
 
-fn insert(ctx: &mut Ctx, mut contact: types::Contact) -> String {
+/// Stores a new contact with its callbacks (and the duplication notice when a SIM identity
+/// was already someone's); returns its id.
+pub(crate) fn insert(ctx: &mut Ctx, contact: types::Contact) -> String {
+    let mut contact = normalized(&ctx.p.conv, contact);
     let id = ctx.new_id();
     contact.id = Some(id.clone());
     let duplicated: Vec<types::DuplicatedIdentity> = contact
@@ -153,6 +115,7 @@ fn insert(ctx: &mut Ctx, mut contact: types::Contact) -> String {
         .filter_map(|i| {
             let holders: Vec<String> = ctx
                 .p
+                .conv
                 .contacts
                 .iter()
                 .filter(|(_, c)| {
@@ -168,8 +131,9 @@ fn insert(ctx: &mut Ctx, mut contact: types::Contact) -> String {
             })
         })
         .collect();
-    ctx.p.contacts.insert(id.clone(), contact.clone());
-    ctx.emit_to_all_apps(
+    ctx.p.conv.contacts.insert(id.clone(), contact.clone());
+    emit_to_all_apps(
+        ctx,
         "CONTACT_CREATE",
         types::ContactNotification {
             contact: Some(contact),
@@ -179,24 +143,43 @@ fn insert(ctx: &mut Ctx, mut contact: types::Contact) -> String {
         let n = types::DuplicatedIdentitiesNotification {
             duplicated_identities: duplicated,
         };
-        ctx.emit_to_all_apps("CONTACT_IDENTITIES_DUPLICATION", n);
+        emit_to_all_apps(ctx, "CONTACT_IDENTITIES_DUPLICATION", n);
     }
     id
 }
 
-/// With Unified Contact ID on, an identity may belong to one contact only.
-fn check_unique(
+/// Identity rules of a contact: app-scoped channels name their app; with Unified Contact ID
+/// on, an identity belongs to one contact only.
+fn check_identities(
     ctx: &Ctx,
     identities: &[types::ChannelIdentity],
     except: Option<&str>,
 ) -> Result<(), ApiFailure> {
-    if !ctx.p.unified_contacts() {
+    for (n, i) in identities.iter().enumerate() {
+        if app_scoped(&i.channel) && i.app_id.as_deref().is_none_or(str::is_empty) {
+            return Err(ApiFailure::bad_request(format!(
+                "channel_identities[{n}]: a {} identity needs the app_id it belongs to",
+                i.channel
+            )));
+        }
+    }
+    if !ctx.p.conv.unified_contacts() {
         return Ok(());
     }
     for i in identities {
-        if let Some(other) = find_by_identity(ctx.p, &i.channel, &i.identity, i.app_id.as_deref()) {
+        let app = i.app_id.as_deref().filter(|a| !a.is_empty());
+        // A phone number is one identity across the SIM channels.
+        let channels: &[Channel] = if SIM_CHANNELS.contains(&i.channel) {
+            &SIM_CHANNELS
+        } else {
+            std::slice::from_ref(&i.channel)
+        };
+        let holder = channels
+            .iter()
+            .find_map(|ch| find_by_identity(&ctx.p.conv, ch, &i.identity, app));
+        if let Some(other) = holder {
             if Some(other.as_str()) != except {
-                return Err(ApiFailure::bad_request(format!(
+                return Err(ApiFailure::precondition(format!(
                     "{} identity {} already belongs to contact {other}",
                     i.channel, i.identity
                 )));
@@ -208,12 +191,7 @@ fn check_unique(
 
 pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let r: types::ContactCreateRequest = req.json()?;
-    if r.channel_identities.is_empty() {
-        return Err(ApiFailure::bad_request(
-            "channel_identities must not be empty",
-        ));
-    }
-    check_unique(ctx, &r.channel_identities, None)?;
+    check_identities(ctx, &r.channel_identities, None)?;
     let contact = types::Contact {
         channel_identities: r.channel_identities,
         channel_priority: r.channel_priority,
@@ -225,28 +203,75 @@ pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         metadata: r.metadata,
     };
     let id = insert(ctx, contact);
-    Reply::json(&ctx.p.contacts[&id])
+    Reply::json(&ctx.p.conv.contacts[&id])
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    Reply::json(ctx.contact(req.param(0))?)
+    Reply::json(contact(ctx, req.path("contact_id"))?)
+}
+
+/// A contact the Batch API creates: stored if create would take it, skipped otherwise.
+pub(crate) fn create_from(ctx: &mut Ctx, r: types::ContactCreateRequest) {
+    if r.channel_identities.is_empty()
+        || check_identities(ctx, &r.channel_identities, None).is_err()
+    {
+        return;
+    }
+    let contact = types::Contact {
+        channel_identities: r.channel_identities,
+        channel_priority: r.channel_priority,
+        display_name: r.display_name,
+        email: r.email,
+        external_id: r.external_id,
+        id: None,
+        language: Some(r.language),
+        metadata: r.metadata,
+    };
+    insert(ctx, contact);
+}
+
+/// Deletes a contact with its callback; `false` if there was none.
+pub(crate) fn remove(ctx: &mut Ctx, id: &str) -> bool {
+    let Some(removed) = ctx.p.conv.contacts.remove(id) else {
+        return false;
+    };
+    emit_to_all_apps(
+        ctx,
+        "CONTACT_DELETE",
+        types::ContactNotification {
+            contact: Some(removed),
+        },
+    );
+    true
 }
 
 pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let external = req.query("external_id");
     let channel = req.query("channel").map(Channel::from);
     let identity = req.query("identity");
+    if external.is_some() && (channel.is_some() || identity.is_some()) {
+        return Err(ApiFailure::bad_request(
+            "external_id cannot be combined with channel and identity",
+        ));
+    }
+    if channel.is_some() != identity.is_some() {
+        return Err(ApiFailure::bad_request(
+            "channel and identity filter together: give both or neither",
+        ));
+    }
     let items = ctx
         .p
+        .conv
         .contacts
         .iter()
         .filter(|(_, c)| external.is_none_or(|e| c.external_id.as_deref() == Some(e)))
         .filter(|(_, c)| {
-            (channel.is_none() && identity.is_none())
-                || c.channel_identities.iter().any(|i| {
-                    channel.as_ref().is_none_or(|ch| i.channel == *ch)
-                        && identity.is_none_or(|id| i.identity == id)
-                })
+            let (Some(ch), Some(id)) = (&channel, identity) else {
+                return true;
+            };
+            c.channel_identities
+                .iter()
+                .any(|i| i.channel == *ch && i.identity == id)
         })
         .map(|(k, c)| (k.clone(), c.clone()))
         .collect();
@@ -258,25 +283,31 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 }
 
 pub(crate) fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let id = req.param(0);
-    let mut contact = patch::apply(ctx.contact(id)?, req)?;
-    contact.id = Some(id.to_owned());
-    check_unique(ctx, &contact.channel_identities, Some(id))?;
-    ctx.p.contacts.insert(id.to_owned(), contact.clone());
-    ctx.emit_to_all_apps(
+    let id = req.path("contact_id");
+    let mut updated: types::Contact = patch::apply(contact(ctx, id)?, req)?;
+    updated.id = Some(id.to_owned());
+    if updated.channel_identities.is_empty() {
+        return Err(ApiFailure::bad_request(
+            "a contact keeps at least one channel identity",
+        ));
+    }
+    check_identities(ctx, &updated.channel_identities, Some(id))?;
+    let updated = normalized(&ctx.p.conv, updated);
+    ctx.p.conv.contacts.insert(id.to_owned(), updated.clone());
+    emit_to_all_apps(
+        ctx,
         "CONTACT_UPDATE",
         types::ContactNotification {
-            contact: Some(contact.clone()),
+            contact: Some(updated.clone()),
         },
     );
-    Reply::json(&contact)
+    Reply::json(&updated)
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let id = req.param(0);
-    ctx.contact(id)?;
-    let contact = ctx.p.contacts.remove(id);
-    ctx.emit_to_all_apps("CONTACT_DELETE", types::ContactNotification { contact });
+    let id = req.path("contact_id");
+    contact(ctx, id)?;
+    remove(ctx, id);
     Reply::empty()
 }
 
@@ -286,7 +317,7 @@ pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 /// the source's conversations; where both had an active conversation with the same app, the
 /// source's messages move into the destination's. The source is deleted.
 pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let dest_id = req.param(0).to_owned();
+    let dest_id = req.path("destination_id").to_owned();
     let r: types::MergeContactRequest = req.json()?;
     let source_id = r.source_id;
     if source_id == dest_id {
@@ -294,8 +325,8 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             "a contact cannot be merged into itself",
         ));
     }
-    let mut dest = ctx.contact(&dest_id)?.clone();
-    let source = ctx.contact(&source_id)?.clone();
+    let mut dest = contact(ctx, &dest_id)?.clone();
+    let source = contact(ctx, &source_id)?.clone();
 
     for i in &source.channel_identities {
         if !dest
@@ -309,7 +340,10 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             }
         }
     }
-    fill(&mut dest.display_name, &source.display_name);
+    let unknown = |v: &Option<String>| v.as_deref().is_none_or(|s| s.is_empty() || s == "Unknown");
+    if unknown(&dest.display_name) && !unknown(&source.display_name) {
+        dest.display_name.clone_from(&source.display_name);
+    }
     fill(&mut dest.email, &source.email);
     fill(&mut dest.external_id, &source.external_id);
     fill(&mut dest.metadata, &source.metadata);
@@ -323,16 +357,16 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         }
     }
 
+    let s = &mut ctx.p.conv;
     // Active destination conversation per app, to merge the source's into.
-    let active: BTreeMap<String, String> = ctx
-        .p
+    let active: BTreeMap<String, String> = s
         .conversations
         .iter()
         .filter(|(_, c)| c.contact_id.as_deref() == Some(&dest_id) && c.active == Some(true))
         .filter_map(|(id, c)| Some((c.app_id.clone()?, id.clone())))
         .collect();
     let mut moved: BTreeMap<String, String> = BTreeMap::new(); // source conversation -> destination's
-    for (id, c) in ctx.p.conversations.iter_mut() {
+    for (id, c) in s.conversations.iter_mut() {
         if c.contact_id.as_deref() != Some(&source_id) {
             continue;
         }
@@ -344,9 +378,9 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         }
     }
     for from in moved.keys() {
-        ctx.p.conversations.remove(from);
+        s.conversations.remove(from);
     }
-    for m in ctx.p.messages.values_mut() {
+    for m in s.messages.values_mut() {
         if m.item.contact_id.as_deref() == Some(&source_id) {
             m.item.contact_id = Some(dest_id.clone());
         }
@@ -354,7 +388,7 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             m.item.conversation_id = Some(to.clone());
         }
     }
-    for e in ctx.p.events.values_mut() {
+    for e in s.events.values_mut() {
         if e.item.contact_id.as_deref() == Some(&source_id) {
             e.item.contact_id = Some(dest_id.clone());
         }
@@ -362,13 +396,13 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             e.item.conversation_id = Some(to.clone());
         }
     }
-    ctx.p.contacts.remove(&source_id);
-    ctx.p.contacts.insert(dest_id, dest.clone());
+    s.contacts.remove(&source_id);
+    s.contacts.insert(dest_id, dest.clone());
     let n = types::ContactMergeNotification {
         preserved_contact: Some(dest.clone()),
         deleted_contact: Some(source),
     };
-    ctx.emit_to_all_apps("CONTACT_MERGE", n);
+    emit_to_all_apps(ctx, "CONTACT_MERGE", n);
     Reply::json(&dest)
 }
 
@@ -378,17 +412,13 @@ fn fill(dest: &mut Option<String>, source: &Option<String>) {
     }
 }
 
+/// The profile name a channel holds for a contact (channels that have profiles: the document
+/// lists them, and the schema check refused the others).
 pub(crate) fn channel_profile(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let r: types::GetChannelProfileRequest = req.json()?;
-    if r.channel.is_unknown() {
-        return Err(ApiFailure::bad_request(format!(
-            "channel profiles are available on MESSENGER, INSTAGRAM, VIBER and LINE, not {}",
-            r.channel
-        )));
-    }
-    ctx.app(&r.app_id)?;
+    super::apps::app(ctx, &r.app_id)?;
     let channel = Channel::from(r.channel.as_str());
-    let contact = ctx.contact(&existing(ctx, &r.recipient, &r.app_id)?)?;
+    let contact = contact(ctx, &existing(ctx, &r.recipient, &r.app_id)?)?;
     let identity = contact
         .channel_identities
         .iter()
@@ -402,6 +432,7 @@ pub(crate) fn channel_profile(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
     let profile_name = contact
         .display_name
         .clone()
+        .filter(|n| n != "Unknown")
         .unwrap_or_else(|| format!("{channel} user {}", identity.identity));
     Reply::json(&types::GetChannelProfileResponse {
         profile_name: Some(profile_name),
@@ -409,9 +440,9 @@ pub(crate) fn channel_profile(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
 }
 
 /// Identities on SIM-based channels held by more than one contact, by identity.
-pub(crate) fn conflicts(p: &Project) -> BTreeMap<String, types::IdentityConflict> {
+pub(crate) fn conflicts(s: &State) -> BTreeMap<String, types::IdentityConflict> {
     let mut by_identity: BTreeMap<String, types::IdentityConflict> = BTreeMap::new();
-    for (id, c) in &p.contacts {
+    for (id, c) in &s.contacts {
         for i in c
             .channel_identities
             .iter()
@@ -437,7 +468,7 @@ pub(crate) fn conflicts(p: &Project) -> BTreeMap<String, types::IdentityConflict
 }
 
 pub(crate) fn identity_conflicts(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let items = conflicts(ctx.p).into_iter().collect();
+    let items = conflicts(&ctx.p.conv).into_iter().collect();
     let (conflicts, next_page_token) = page(items, req, false)?;
     Reply::json(&types::ListIdentityConflictsResponse {
         conflicts,

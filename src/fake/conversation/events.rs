@@ -1,63 +1,72 @@
-//! Events (composing, agent joined, ...): send through the app queue, inject, get, list, delete.
+//! Events (composing, agent joined, ...): sent through the app queue like messages, injected
+//! into conversations, read, listed by conversation or contact, deleted.
 
-use super::ctx::{found, Ctx, Meta};
-use super::messages::prepare;
-use super::queue::{self, Kind, Queued};
-use super::reply::{ApiFailure, Reply};
-use super::request::{page, Req};
-use super::state::Stored;
+use super::conversations::{check_inject_time, conversation};
+use super::delivery::{self, Kind, Outbound};
+use super::messages::{commit, kept_until, target};
+use super::notify::{override_for, Meta};
+use super::{Source, Stored};
+use crate::fake::core::ctx::Ctx;
+use crate::fake::core::reply::{ApiFailure, Reply};
+use crate::fake::core::request::{page, Req};
 use crate::types;
 
 pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let r: types::SendEventRequest = req.json()?;
-    let d = prepare(
+    let mut t = target(
         ctx,
         &r.app_id,
         &r.recipient,
         &r.channel_priority_order,
         false,
     )?;
+    delivery::ensure_room(ctx, &r.app_id)?;
+    let (contact_id, conversation_id) = commit(ctx, &r.app_id, &mut t);
     let id = ctx.new_id();
     let event = types::ConversationEvent {
-        app_event: Some(r.event),
-        conversation_id: d.conversation_id.clone(),
-        contact_id: Some(d.contact_id.clone()),
-        channel_identity: Some(d.identity.clone()),
+        app_event: Some(r.event.clone()),
+        conversation_id: Some(conversation_id.clone()),
+        contact_id: Some(contact_id.clone()),
+        channel_identity: t.candidates.first().cloned(),
         accept_time: Some(ctx.now),
-        processing_mode: Some(d.mode.clone()),
+        processing_mode: Some(t.mode.clone()),
         direction: Some(types::ConversationDirection::ToContact),
         id: Some(id.clone()),
         ..Default::default()
     };
-    ctx.p.events.insert(
+    let kept = kept_until(ctx, &r.app_id, &t.mode);
+    ctx.p.conv.events.insert(
         id.clone(),
         Stored {
             app_id: r.app_id.clone(),
+            source: Source::of(&t.mode),
+            kept_until: kept,
+            deleted: false,
             item: event,
         },
     );
-    let item = Queued {
+    let out = Outbound {
         kind: Kind::Event,
         id: id.clone(),
-        contact_id: d.contact_id,
-        conversation_id: d.conversation_id,
-        channel_identity: d.identity,
-        processing_mode: d.mode,
+        app_id: r.app_id.clone(),
+        contact_id,
+        conversation_id,
+        mode: t.mode,
+        candidates: t.candidates,
+        message: None,
+        metadata: r.event_metadata.unwrap_or_default(),
+        content_type: None,
+        channel_properties: Default::default(),
         meta: Meta {
             accepted_time: Some(ctx.now),
-            message_metadata: r.event_metadata,
+            message_metadata: None,
             correlation_id: None,
-            callback_url: r.callback_url,
+            callback: override_for(ctx, &r.app_id, r.callback_url),
         },
+        expires: None,
+        doomed: t.doomed,
     };
-    queue::report(
-        ctx,
-        &r.app_id,
-        &item,
-        types::DeliveryStatus::QueuedOnChannel,
-        None,
-    );
-    queue::push(ctx, &r.app_id, item);
+    delivery::enqueue(ctx, out);
     Reply::json(&types::SendEventResponse {
         accepted_time: Some(ctx.now),
         event_id: Some(id),
@@ -66,11 +75,19 @@ pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 
 /// Stores an app event that happened elsewhere in a conversation (no delivery).
 pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let conversation_id = req.param(0);
+    let conversation_id = req.path("conversation_id");
     let r: types::InjectEventRequest = req.json()?;
-    let c = ctx.conversation(conversation_id)?;
+    let c = conversation(ctx, conversation_id)?;
     let (app, contact) = (c.app_id.clone().unwrap_or_default(), c.contact_id.clone());
-    let accept_time = r.accept_time.unwrap_or(ctx.now);
+    if r.processing_mode == Some(types::ProcessingMode::Dispatch) {
+        return Err(ApiFailure::bad_request(
+            "events can be injected in CONVERSATION mode only",
+        ));
+    }
+    let accept_time = r.accept_time.ok_or_else(|| {
+        ApiFailure::bad_request("invalid argument: accept_time: required field missing")
+    })?;
+    check_inject_time(ctx, accept_time)?;
     let id = ctx.new_id();
     let event = types::ConversationEvent {
         app_event: Some(r.app_event),
@@ -78,18 +95,18 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         contact_id: r.contact_id.or(contact),
         channel_identity: r.channel_identity,
         accept_time: Some(accept_time),
-        processing_mode: Some(
-            r.processing_mode
-                .unwrap_or(types::ProcessingMode::Conversation),
-        ),
+        processing_mode: Some(types::ProcessingMode::Conversation),
         direction: Some(types::ConversationDirection::ToContact),
         id: Some(id.clone()),
         ..Default::default()
     };
-    ctx.p.events.insert(
+    ctx.p.conv.events.insert(
         id.clone(),
         Stored {
             app_id: app,
+            source: Source::Conversation,
+            kept_until: None,
+            deleted: false,
             item: event,
         },
     );
@@ -100,28 +117,41 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 }
 
 fn event<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a Stored<types::ConversationEvent>, ApiFailure> {
-    found(&ctx.p.events, "event", id)
+    ctx.p
+        .conv
+        .events
+        .get(id)
+        .filter(|e| e.visible(e.source, ctx.at))
+        .ok_or_else(|| ApiFailure::not_found("event", id))
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    Reply::json(&event(ctx, req.param(0))?.item)
+    Reply::json(&event(ctx, req.path("event_id"))?.item)
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let id = req.param(0);
+    let id = req.path("event_id");
     event(ctx, id)?;
-    ctx.p.events.remove(id);
+    if let Some(e) = ctx.p.conv.events.get_mut(id) {
+        e.deleted = true;
+    }
     Reply::empty()
 }
 
 pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let conversation = req.query("conversation_id");
     let contact = req.query("contact_id");
+    if conversation.is_none() && contact.is_none() {
+        return Err(ApiFailure::bad_request("set conversation_id or contact_id"));
+    }
+    let at = ctx.at;
     let items = ctx
         .p
+        .conv
         .events
         .iter()
         .rev()
+        .filter(|(_, e)| e.visible(Source::Conversation, at))
         .filter(|(_, e)| conversation.is_none_or(|c| e.item.conversation_id.as_deref() == Some(c)))
         .filter(|(_, e)| contact.is_none_or(|c| e.item.contact_id.as_deref() == Some(c)))
         .map(|(k, e)| (k.clone(), e.item.clone()))

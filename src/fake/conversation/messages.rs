@@ -1,16 +1,21 @@
-//! Messages: sending (recipient resolution, conversations, the app queue, callbacks), reading,
-//! listing with the documented filters, and the inbound side a handset produces.
+//! Messages: sending (the synchronous checks, the recipient's identities in priority order,
+//! contacts and conversations in CONVERSATION mode only, the two message stores, the app
+//! queue), reading them back by `messages_source`, listing with the documented filters.
 
+use super::apps::app;
 use super::contacts::{self, find_by_identity};
-use super::conversations;
-use super::ctx::{found, Ctx, Meta};
-use super::queue::{self, Kind, Queued};
-use super::reply::{ApiFailure, Reply};
-use super::request::{page, page_with, Req};
-use super::state::{Shared, Stored};
+use super::conversations::{self, merge_patch};
+use super::delivery::{self, reason, Kind, Outbound};
+use super::notify::{override_for, Meta};
+use super::{app_scoped, mode_of, Source, Stored};
+use crate::fake::core::ctx::Ctx;
+use crate::fake::core::reply::{ApiFailure, Reply};
+use crate::fake::core::request::{page, page_with, Req};
 use crate::types::{self, ConversationChannel as Channel};
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
 
 /// The message kinds of which an app message carries exactly one.
 const APP_MESSAGE_KINDS: [&str; 9] = [
@@ -24,6 +29,11 @@ const APP_MESSAGE_KINDS: [&str; 9] = [
     "template_message",
     "contact_info_message",
 ];
+
+/// Longest `conversation_metadata`, as JSON text.
+const MAX_CONVERSATION_METADATA: usize = 2048;
+/// Bounds of `ttl`, in seconds.
+const TTL_SECONDS: std::ops::RangeInclusive<u64> = 3..=315_576_000_000;
 
 pub(crate) fn check_app_message(m: &types::AppMessage) -> Result<(), ApiFailure> {
     let v = serde_json::to_value(m).unwrap_or_default();
@@ -45,139 +55,368 @@ pub(crate) fn check_app_message(m: &types::AppMessage) -> Result<(), ApiFailure>
     }
 }
 
-/// Where an outgoing message or event goes once validated: contact, conversation, mode.
-pub(crate) struct Delivery {
-    pub contact_id: String,
-    pub conversation_id: Option<String>,
-    pub identity: types::ChannelIdentity,
+/// Where an outgoing message or event goes, decided before anything is stored.
+pub(crate) struct Target {
     pub mode: types::ProcessingMode,
+    /// An existing contact, or the one to create (CONVERSATION mode only).
+    pub contact: Option<Result<String, Box<types::Contact>>>,
+    /// The identities to try, in order.
+    pub candidates: Vec<types::ChannelIdentity>,
+    /// The message will fail this way when it leaves the queue.
+    pub doomed: Option<types::Reason>,
 }
 
-/// Validates and resolves an outgoing item for `app_id`, then (only if all is well) stores the
-/// contact and conversation it needs. `dispatch_only` is the request's DISPATCH_ONLY strategy.
-pub(crate) fn prepare(
-    ctx: &mut Ctx,
+/// Validates a recipient for `app_id` as the API does before accepting: the processing mode's
+/// recipient rule, `channel_priority_order` naming only the app's channels, identities on a
+/// channel the app can use.
+pub(crate) fn target(
+    ctx: &Ctx,
     app_id: &str,
     recipient: &types::Recipient,
     priority: &[Channel],
     dispatch_only: bool,
-) -> Result<Delivery, ApiFailure> {
-    let app = ctx.app(app_id)?;
-    let target = contacts::resolve(ctx, app, recipient, priority)?;
-    let mode = if dispatch_only || app.processing_mode == Some(types::ProcessingMode::Dispatch) {
+) -> Result<Target, ApiFailure> {
+    let app = app(ctx, app_id)?;
+    let mode = if dispatch_only {
         types::ProcessingMode::Dispatch
     } else {
-        types::ProcessingMode::Conversation
+        mode_of(app)
     };
-    queue::ensure_room(ctx, app_id)?;
-    // Nothing can fail from here on.
-    let contact_id = contacts::commit(ctx, target.contact);
-    let conversation_id = (mode == types::ProcessingMode::Conversation)
-        .then(|| conversations::open(ctx, app_id, &contact_id, &target.identity.channel));
-    let mut identity = target.identity;
-    identity.app_id = Some(app_id.to_owned());
-    Ok(Delivery {
-        contact_id,
-        conversation_id,
-        identity,
-        mode,
-    })
+    let configured: Vec<&Channel> = app.channel_credentials.iter().map(|c| &c.channel).collect();
+    if let Some(c) = priority.iter().find(|c| !configured.contains(c)) {
+        return Err(ApiFailure::bad_request(format!(
+            "channel_priority_order names {c}, which app {app_id} has no credentials for"
+        )));
+    }
+    let dispatch = mode == types::ProcessingMode::Dispatch;
+    match (&recipient.contact_id, &recipient.identified_by) {
+        (Some(_), None) if dispatch => Err(ApiFailure::bad_request(
+            "an app in DISPATCH mode (or a DISPATCH_ONLY send) takes recipients by identified_by, not contact_id",
+        )),
+        (Some(id), None) => {
+            let Some(c) = ctx.p.conv.contacts.get(id) else {
+                return Ok(Target {
+                    mode,
+                    contact: Some(Ok(id.clone())),
+                    candidates: vec![],
+                    doomed: Some(reason(types::ReasonCode::ContactNotFound)),
+                });
+            };
+            // The active conversation's channel first, then the contact's priority, then the
+            // app's credential order; the request's order above all.
+            let active = ctx
+                .p
+                .conv
+                .conversations
+                .values()
+                .find(|x| {
+                    x.active == Some(true)
+                        && x.app_id.as_deref() == Some(app_id)
+                        && x.contact_id.as_deref() == Some(id)
+                })
+                .and_then(|x| x.active_channel.clone());
+            let mut list: Vec<types::ChannelIdentity> = c
+                .channel_identities
+                .iter()
+                .filter(|i| configured.contains(&&i.channel))
+                .filter(|i| {
+                    !app_scoped(&i.channel)
+                        || i.app_id.as_deref().is_none_or(|a| a.is_empty() || a == app_id)
+                })
+                .cloned()
+                .collect();
+            rank(&mut list, &configured.iter().map(|c| (*c).clone()).collect::<Vec<_>>());
+            rank(&mut list, &c.channel_priority);
+            rank(&mut list, active.as_slice());
+            rank(&mut list, priority);
+            let doomed = list
+                .is_empty()
+                .then(|| reason(types::ReasonCode::NoChannelIdentityForContact));
+            Ok(Target {
+                mode,
+                contact: Some(Ok(id.clone())),
+                candidates: list,
+                doomed,
+            })
+        }
+        (None, Some(by)) if !by.channel_identities.is_empty() => {
+            let mut list: Vec<types::ChannelIdentity> = by
+                .channel_identities
+                .iter()
+                .map(|i| types::ChannelIdentity {
+                    channel: i.channel.clone(),
+                    identity: i.identity.clone(),
+                    app_id: Some(if app_scoped(&i.channel) {
+                        app_id.to_owned()
+                    } else {
+                        String::new()
+                    }),
+                })
+                .collect();
+            if !list.iter().any(|i| configured.contains(&&i.channel)) {
+                return Err(ApiFailure::bad_request(format!(
+                    "the recipient has no identity on a channel app {app_id} has credentials for"
+                )));
+            }
+            rank(&mut list, priority);
+            let contact = (!dispatch).then(|| {
+                let first = &list[0];
+                match find_by_identity(&ctx.p.conv, &first.channel, &first.identity, Some(app_id))
+                {
+                    Some(id) => Ok(id),
+                    None => Err(Box::new(types::Contact {
+                        channel_priority: list.iter().map(|i| i.channel.clone()).collect(),
+                        channel_identities: list.clone(),
+                        ..Default::default()
+                    })),
+                }
+            });
+            Ok(Target {
+                mode,
+                contact,
+                candidates: list,
+                doomed: None,
+            })
+        }
+        _ => Err(ApiFailure::bad_request(
+            "recipient must set exactly one of contact_id and identified_by.channel_identities",
+        )),
+    }
+}
+
+/// Stable sort: identities on channels named in `priority` first, in its order.
+fn rank(list: &mut [types::ChannelIdentity], priority: &[Channel]) {
+    list.sort_by_key(|i| {
+        priority
+            .iter()
+            .position(|c| *c == i.channel)
+            .unwrap_or(usize::MAX)
+    });
+}
+
+/// Stores the contact a [`Target`] decided to create and opens the conversation
+/// (CONVERSATION mode); returns their ids, `""` in DISPATCH mode as the API reports them.
+pub(crate) fn commit(ctx: &mut Ctx, app_id: &str, t: &mut Target) -> (String, String) {
+    let Some(contact) = t.contact.take() else {
+        return (String::new(), String::new());
+    };
+    let contact_id = match contact {
+        Ok(id) => id,
+        Err(new) => contacts::insert(ctx, *new),
+    };
+    if t.doomed.is_some() {
+        return (contact_id, String::new());
+    }
+    let channel = t.candidates[0].channel.clone();
+    let conversation_id = conversations::open(ctx, app_id, &contact_id, &channel);
+    (contact_id, conversation_id)
+}
+
+/// Until when the API keeps an item of `mode` accepted now, by the app's retention settings.
+pub(crate) fn kept_until(
+    ctx: &Ctx,
+    app_id: &str,
+    mode: &types::ProcessingMode,
+) -> Option<Duration> {
+    let app = ctx.p.conv.apps.get(app_id);
+    let days = |d: i32| ctx.at + Duration::from_secs(u64::from(d.max(0) as u32) * 86_400);
+    match mode {
+        types::ProcessingMode::Dispatch => {
+            let d = app
+                .and_then(|a| a.dispatch_retention_policy.as_ref())
+                .and_then(|p| p.ttl_days)
+                .unwrap_or(0);
+            Some(days(d))
+        }
+        _ => {
+            let policy = app.and_then(|a| a.retention_policy.as_ref());
+            let persist = policy
+                .and_then(|p| p.retention_type.as_ref())
+                .is_some_and(|t| t.as_str() == "PERSIST_RETENTION_POLICY");
+            (!persist).then(|| days(policy.and_then(|p| p.ttl_days).unwrap_or(180)))
+        }
+    }
+}
+
+/// `"<seconds>s"`, within the documented bounds.
+fn ttl(raw: &str) -> Result<Duration, ApiFailure> {
+    raw.strip_suffix('s')
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| TTL_SECONDS.contains(n))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            ApiFailure::bad_request(format!(
+                "invalid argument: ttl: {raw:?} must be a whole number of seconds from 3 to 315576000000, such as \"86400s\""
+            ))
+        })
 }
 
 pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let r: types::SendMessageRequest = req.json()?;
-    check_app_message(&r.message)?;
-    let dispatch_only = r.processing_strategy == Some(types::ProcessingStrategy::DispatchOnly);
-    let d = prepare(
-        ctx,
-        &r.app_id,
-        &r.recipient,
-        &r.channel_priority_order,
-        dispatch_only,
-    )?;
-    let id = ctx.new_id();
-    let meta = Meta {
-        accepted_time: Some(ctx.now),
-        message_metadata: r.message_metadata.clone(),
-        correlation_id: r.correlation_id.clone(),
-        callback_url: r.callback_url.clone(),
-    };
-    let message = types::ConversationMessage {
-        accept_time: Some(ctx.now),
-        app_message: Some(r.message.clone()),
-        channel_identity: Some(d.identity.clone()),
-        contact_id: Some(d.contact_id.clone()),
-        conversation_id: d.conversation_id.clone(),
-        direction: Some(types::ConversationDirection::ToContact),
-        id: Some(id.clone()),
-        injected: Some(false),
-        metadata: r.message_metadata.clone(),
-        processing_mode: Some(d.mode.clone()),
-        ..Default::default()
-    };
-    ctx.p.messages.insert(
-        id.clone(),
-        Stored {
-            app_id: r.app_id.clone(),
-            item: message,
-        },
-    );
-    let submitted = types::MessageSubmitNotification {
-        message_id: Some(id.clone()),
-        conversation_id: d.conversation_id.clone(),
-        channel_identity: Some(d.identity.clone()),
-        contact_id: Some(d.contact_id.clone()),
-        submitted_message: Some(r.message),
-        metadata: r.message_metadata,
-        processing_mode: Some(d.mode.clone()),
-    };
-    ctx.emit(&r.app_id, "MESSAGE_SUBMIT", submitted, &meta);
-    let item = Queued {
-        kind: Kind::Message,
-        id: id.clone(),
-        contact_id: d.contact_id,
-        conversation_id: d.conversation_id,
-        channel_identity: d.identity,
-        processing_mode: d.mode,
-        meta,
-    };
-    queue::report(
-        ctx,
-        &r.app_id,
-        &item,
-        types::DeliveryStatus::QueuedOnChannel,
-        None,
-    );
-    queue::push(ctx, &r.app_id, item);
+    let conversation_metadata = req
+        .body
+        .get("conversation_metadata")
+        .filter(|v| !v.is_null());
+    let id = accept(ctx, r, conversation_metadata)?;
     Reply::json(&types::SendMessageResponse {
         accepted_time: Some(ctx.now),
         message_id: Some(id),
     })
 }
 
+/// Accepts a send (already checked against its schema) as the API does: the synchronous
+/// rules, then the contact and conversation, the stored message and the app queue. Returns the
+/// message id.
+pub(crate) fn accept(
+    ctx: &mut Ctx,
+    r: types::SendMessageRequest,
+    conversation_metadata: Option<&Value>,
+) -> Result<String, ApiFailure> {
+    check_app_message(&r.message)?;
+    let dispatch_only = r.processing_strategy == Some(types::ProcessingStrategy::DispatchOnly);
+    let mut t = target(
+        ctx,
+        &r.app_id,
+        &r.recipient,
+        &r.channel_priority_order,
+        dispatch_only,
+    )?;
+    if let Some(m) = conversation_metadata {
+        if !m.is_object() {
+            return Err(ApiFailure::bad_request(
+                "invalid argument: conversation_metadata: must be a JSON object",
+            ));
+        }
+        if m.to_string().len() > MAX_CONVERSATION_METADATA {
+            return Err(ApiFailure::bad_request(format!(
+                "invalid argument: conversation_metadata: at most {MAX_CONVERSATION_METADATA} characters of JSON"
+            )));
+        }
+    }
+    let app_mode = mode_of(app(ctx, &r.app_id)?);
+    if dispatch_only
+        && app_mode == types::ProcessingMode::Conversation
+        && (conversation_metadata.is_some() || r.correlation_id.is_some())
+    {
+        return Err(ApiFailure::bad_request(
+            "conversation_metadata and correlation_id cannot be used with processing_strategy DISPATCH_ONLY",
+        ));
+    }
+    let expires = r.ttl.as_deref().map(ttl).transpose()?.map(|d| ctx.at + d);
+    delivery::ensure_room(ctx, &r.app_id)?;
+    // Nothing can fail from here on.
+    let (contact_id, conversation_id) = commit(ctx, &r.app_id, &mut t);
+    if let Some(c) = ctx.p.conv.conversations.get_mut(&conversation_id) {
+        if let Some(Value::Object(m)) = conversation_metadata {
+            let merge = r.conversation_metadata_update_strategy
+                == Some(types::MetadataUpdateStrategy::MergePatch);
+            let mut current = Value::Object(c.metadata_json.clone());
+            if merge {
+                merge_patch(&mut current, &Value::Object(m.clone()));
+            } else {
+                current = Value::Object(m.clone());
+            }
+            c.metadata_json = current.as_object().cloned().unwrap_or_default();
+        }
+        if let Some(id) = &r.correlation_id {
+            c.correlation_id = Some(id.clone());
+        }
+    }
+    let id = ctx.new_id();
+    let first = t.candidates.first().cloned();
+    let metadata = r.message_metadata.clone().unwrap_or_default();
+    let message = types::ConversationMessage {
+        accept_time: Some(ctx.now),
+        app_message: Some(r.message.clone()),
+        channel_identity: first.clone(),
+        contact_id: Some(contact_id.clone()),
+        conversation_id: Some(conversation_id.clone()),
+        direction: Some(types::ConversationDirection::ToContact),
+        id: Some(id.clone()),
+        injected: Some(false),
+        metadata: Some(metadata.clone()),
+        sender_id: Some(String::new()),
+        processing_mode: Some(t.mode.clone()),
+        ..Default::default()
+    };
+    let kept = kept_until(ctx, &r.app_id, &t.mode);
+    ctx.p.conv.messages.insert(
+        id.clone(),
+        Stored {
+            app_id: r.app_id.clone(),
+            source: Source::of(&t.mode),
+            kept_until: kept,
+            deleted: false,
+            item: message,
+        },
+    );
+    let out = Outbound {
+        kind: Kind::Message,
+        id: id.clone(),
+        app_id: r.app_id.clone(),
+        contact_id,
+        conversation_id,
+        mode: t.mode,
+        candidates: t.candidates,
+        message: Some(r.message),
+        metadata,
+        content_type: r.message_content_type,
+        channel_properties: r.channel_properties.into_iter().collect::<HashMap<_, _>>(),
+        meta: Meta {
+            accepted_time: Some(ctx.now),
+            message_metadata: None,
+            correlation_id: r.correlation_id,
+            callback: override_for(ctx, &r.app_id, r.callback_url),
+        },
+        expires,
+        doomed: t.doomed,
+    };
+    delivery::enqueue(ctx, out);
+    Ok(id)
+}
+
+/// The store a request reads (`messages_source`, CONVERSATION_SOURCE by default).
+fn source(req: &Req) -> Source {
+    match req.query("messages_source") {
+        Some("DISPATCH_SOURCE") => Source::Dispatch,
+        _ => Source::Conversation,
+    }
+}
+
 fn message<'a>(
     ctx: &'a Ctx,
-    id: &str,
+    req: &Req,
 ) -> Result<&'a Stored<types::ConversationMessage>, ApiFailure> {
-    found(&ctx.p.messages, "message", id)
+    let id = req.path("message_id");
+    ctx.p
+        .conv
+        .messages
+        .get(id)
+        .filter(|m| m.visible(source(req), ctx.at))
+        .ok_or_else(|| ApiFailure::not_found("message", id))
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    Reply::json(&message(ctx, req.param(0))?.item)
+    Reply::json(&message(ctx, req)?.item)
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let id = req.param(0);
-    message(ctx, id)?;
-    ctx.p.messages.remove(id);
+    message(ctx, req)?;
+    if let Some(m) = ctx.p.conv.messages.get_mut(req.path("message_id")) {
+        m.deleted = true;
+    }
     Reply::empty()
 }
 
 pub(crate) fn update_metadata(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let id = req.param(0);
     let r: types::UpdateMessageMetadataRequest = req.json()?;
-    message(ctx, id)?;
-    let stored = ctx.p.messages.get_mut(id).expect("checked above");
+    message(ctx, req)?;
+    let stored = ctx
+        .p
+        .conv
+        .messages
+        .get_mut(req.path("message_id"))
+        .expect("checked above");
     stored.item.metadata = Some(r.metadata);
     Reply::json(&stored.item)
 }
@@ -185,13 +424,13 @@ pub(crate) fn update_metadata(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
 /// The filters of list messages and fetch-last-message.
 #[derive(Default)]
 struct Filter {
+    source: Option<Source>,
     conversation_id: Option<String>,
     contact_ids: Vec<String>,
     app_id: Option<String>,
     identities: Vec<String>,
     start: Option<DateTime<Utc>>,
     end: Option<DateTime<Utc>>,
-    source: Option<types::MessageSource>,
     only_from_contact: bool,
     channel: Option<Channel>,
     direction: Option<types::ConversationDirection>,
@@ -199,18 +438,41 @@ struct Filter {
 }
 
 impl Filter {
-    fn keep(&self, m: &Stored<types::ConversationMessage>) -> bool {
+    /// The combinations the API refuses.
+    fn check(&self, ctx: &Ctx) -> Result<(), ApiFailure> {
+        let source = self.source.unwrap_or(Source::Conversation);
+        let by_contact = self.conversation_id.is_some() || !self.contact_ids.is_empty();
+        if by_contact && source == Source::Dispatch {
+            return Err(ApiFailure::bad_request(
+                "conversation_id and contact_id filter CONVERSATION_SOURCE messages only",
+            ));
+        }
+        if let Some(a) = self.app_id.as_deref().and_then(|a| ctx.p.conv.apps.get(a)) {
+            if by_contact && mode_of(a) == types::ProcessingMode::Dispatch {
+                return Err(ApiFailure::bad_request(
+                    "an app in DISPATCH mode has no contacts or conversations to filter by",
+                ));
+            }
+        }
+        if self.only_from_contact && source != Source::Dispatch {
+            return Err(ApiFailure::bad_request(
+                "only_recipient_originated applies to DISPATCH_SOURCE only",
+            ));
+        }
+        if let (Some(s), Some(e)) = (self.start, self.end) {
+            if s >= e {
+                return Err(ApiFailure::bad_request(
+                    "start_time must be before end_time",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn keep(&self, m: &Stored<types::ConversationMessage>, at: Duration) -> bool {
         let i = &m.item;
-        let mode = i
-            .processing_mode
-            .clone()
-            .unwrap_or(types::ProcessingMode::Conversation);
-        let wanted_mode = match &self.source {
-            Some(types::MessageSource::DispatchSource) => types::ProcessingMode::Dispatch,
-            _ => types::ProcessingMode::Conversation,
-        };
         let identity = i.channel_identity.as_ref();
-        mode == wanted_mode
+        m.visible(self.source.unwrap_or(Source::Conversation), at)
             && self
                 .conversation_id
                 .as_ref()
@@ -242,18 +504,15 @@ impl Filter {
     fn view(&self, m: &Stored<types::ConversationMessage>) -> types::ConversationMessage {
         let mut item = m.item.clone();
         if self.without_metadata {
-            item.metadata = None;
+            item.metadata = Some(String::new());
         }
         item
     }
 }
 
-fn time(req: &Req, name: &str) -> Result<Option<DateTime<Utc>>, ApiFailure> {
-    req.query_as(name)
-}
-
 pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let filter = Filter {
+        source: Some(source(req)),
         conversation_id: req.query("conversation_id").map(str::to_owned),
         contact_ids: req
             .query("contact_id")
@@ -266,9 +525,8 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             .map(str::to_owned)
             .into_iter()
             .collect(),
-        start: time(req, "start_time")?,
-        end: time(req, "end_time")?,
-        source: req.query("messages_source").map(types::MessageSource::from),
+        start: req.query_as("start_time")?,
+        end: req.query_as("end_time")?,
         only_from_contact: req.query_as("only_recipient_originated")?.unwrap_or(false),
         channel: req.query("channel").map(Channel::from),
         direction: req
@@ -276,13 +534,16 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             .map(types::ConversationDirection::from),
         without_metadata: req.query("view") == Some("WITHOUT_METADATA"),
     };
+    filter.check(ctx)?;
+    let at = ctx.at;
     // Newest first: ULIDs sort by accept time.
     let items = ctx
         .p
+        .conv
         .messages
         .iter()
         .rev()
-        .filter(|(_, m)| filter.keep(m))
+        .filter(|(_, m)| filter.keep(m, at))
         .map(|(k, m)| (k.clone(), filter.view(m)))
         .collect();
     let (messages, next_page_token) = page(items, req, true)?;
@@ -295,30 +556,44 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 /// The latest message of each channel identity (or contact) asked for, newest first.
 pub(crate) fn last_by_identity(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let r: types::ListLastMessagesByChannelIdentityRequest = req.json()?;
-    if r.channel_identities.is_empty() && r.contact_ids.is_empty() {
-        return Err(ApiFailure::bad_request(
-            "set channel_identities or contact_ids",
-        ));
+    match (r.channel_identities.is_empty(), r.contact_ids.is_empty()) {
+        (true, true) => {
+            return Err(ApiFailure::bad_request(
+                "set channel_identities or contact_ids",
+            ))
+        }
+        (false, false) => {
+            return Err(ApiFailure::bad_request(
+                "set channel_identities or contact_ids, not both",
+            ))
+        }
+        _ => {}
     }
     let filter = Filter {
+        source: Some(match r.messages_source {
+            Some(types::MessageSource::DispatchSource) => Source::Dispatch,
+            _ => Source::Conversation,
+        }),
         contact_ids: r.contact_ids,
         app_id: r.app_id,
         identities: r.channel_identities,
         start: r.start_time,
         end: r.end_time,
-        source: r.messages_source,
         channel: r.channel,
         direction: r.direction,
         without_metadata: r.view == Some(types::ConversationMessagesView::WithoutMetadata),
         ..Default::default()
     };
+    filter.check(ctx)?;
+    let at = ctx.at;
     let mut seen = std::collections::HashSet::new();
     let items = ctx
         .p
+        .conv
         .messages
         .iter()
         .rev()
-        .filter(|(_, m)| filter.keep(m))
+        .filter(|(_, m)| filter.keep(m, at))
         .filter(|(_, m)| {
             let who = m
                 .item
@@ -329,139 +604,16 @@ pub(crate) fn last_by_identity(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFai
         })
         .map(|(k, m)| (k.clone(), filter.view(m)))
         .collect();
-    let (messages, next_page_token) = page_with(
-        items,
-        r.page_size.map(i64::from),
-        r.page_token.as_deref(),
-        true,
-    )?;
+    let default = req
+        .op
+        .body
+        .and_then(|(s, _)| s.pointer("/properties/page_size/default"))
+        .and_then(Value::as_i64)
+        .unwrap_or(10);
+    let size = crate::fake::core::request::page_size(r.page_size.map(i64::from), default)?;
+    let (messages, next_page_token) = page_with(items, size, r.page_token.as_deref(), true)?;
     Reply::json(&types::ListMessagesResponse {
         messages,
         next_page_token,
     })
-}
-
-/// Consent keywords an SMS-like inbound text may carry.
-fn keyword(channel: &Channel, text: Option<&str>) -> Option<bool> {
-    if !matches!(channel, Channel::Sms | Channel::Mms | Channel::Rcs) {
-        return None;
-    }
-    match text?.trim().to_ascii_uppercase().as_str() {
-        "STOP" => Some(true),
-        "START" => Some(false),
-        _ => None,
-    }
-}
-
-impl Shared {
-    /// See [`super::Fake::inbound`].
-    pub(crate) fn inbound(
-        self: &Arc<Self>,
-        app_id: &str,
-        channel: Channel,
-        identity: &str,
-        message: types::ContactMessage,
-    ) -> crate::Result<types::ConversationMessage> {
-        let project = self.cfg.project_id.clone();
-        let (stored, effects) = {
-            let mut store = self.lock();
-            let (p, ids) = store.split(&project);
-            let mut ctx = Ctx::new(p, ids, &self.cfg);
-            let app = ctx
-                .app(app_id)
-                .map_err(|e| crate::Error::InvalidRequest(e.message))?;
-            if !app.channel_credentials.iter().any(|c| c.channel == channel) {
-                return Err(crate::Error::InvalidRequest(format!(
-                    "app {app_id} has no {channel} credentials, so it cannot receive on {channel}"
-                )));
-            }
-            let mode = app
-                .processing_mode
-                .clone()
-                .unwrap_or(types::ProcessingMode::Conversation);
-            let contact_id = match find_by_identity(ctx.p, &channel, identity, Some(app_id)) {
-                Some(id) => id,
-                None => {
-                    let new = types::Contact {
-                        channel_identities: vec![types::ChannelIdentity {
-                            channel: channel.clone(),
-                            identity: identity.to_owned(),
-                            app_id: None,
-                        }],
-                        channel_priority: vec![channel.clone()],
-                        language: Some(types::ContactLanguage::Unspecified),
-                        ..Default::default()
-                    };
-                    contacts::commit(&mut ctx, Err(new))
-                }
-            };
-            let conversation_id = (mode == types::ProcessingMode::Conversation)
-                .then(|| conversations::open(&mut ctx, app_id, &contact_id, &channel));
-            let now = ctx.now;
-            if let Some(c) = conversation_id
-                .as_ref()
-                .and_then(|c| ctx.p.conversations.get_mut(c))
-            {
-                c.last_received = Some(now);
-            }
-            let channel_identity = types::ChannelIdentity {
-                channel: channel.clone(),
-                identity: identity.to_owned(),
-                app_id: Some(app_id.to_owned()),
-            };
-            let id = ctx.new_id();
-            let text = message.text_message.as_ref().map(|t| t.text.clone());
-            let stored = types::ConversationMessage {
-                accept_time: Some(now),
-                contact_message: Some(message.clone()),
-                channel_identity: Some(channel_identity.clone()),
-                contact_id: Some(contact_id.clone()),
-                conversation_id: conversation_id.clone(),
-                direction: Some(types::ConversationDirection::ToApp),
-                id: Some(id.clone()),
-                injected: Some(false),
-                processing_mode: Some(mode.clone()),
-                ..Default::default()
-            };
-            ctx.p.messages.insert(
-                id.clone(),
-                Stored {
-                    app_id: app_id.to_owned(),
-                    item: stored.clone(),
-                },
-            );
-            let inbound = types::InboundMessage {
-                accept_time: Some(now),
-                channel_identity: Some(channel_identity),
-                contact_id: Some(contact_id.clone()),
-                contact_message: message,
-                conversation_id,
-                direction: Some(types::ConversationDirection::ToApp),
-                id: Some(id),
-                injected: Some(false),
-                metadata: None,
-                processing_mode: Some(mode.clone()),
-                sender_id: None,
-            };
-            let meta = Meta {
-                accepted_time: Some(now),
-                ..Meta::default()
-            };
-            ctx.emit(app_id, "MESSAGE_INBOUND", inbound, &meta);
-            if let Some(opt_out) = keyword(&channel, text.as_deref()) {
-                super::extras::record_consent(
-                    &mut ctx,
-                    app_id,
-                    &contact_id,
-                    &channel,
-                    identity,
-                    opt_out,
-                    &mode,
-                );
-            }
-            (stored, ctx.effects)
-        };
-        super::server::apply(self, &project, effects);
-        Ok(stored)
-    }
 }

@@ -1,21 +1,21 @@
 //! The fake's credentials: the OAuth2 token endpoint, and Basic or Bearer on API calls.
 
 use super::reply::ApiFailure;
-use super::Config;
+use crate::fake::Config;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::time::Instant;
 
 pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
 
-/// Access keys (key id -> (secret, project)) and the tokens issued for them.
+/// Access keys (key id -> (secret, project)) and the tokens issued for them, each with its
+/// expiry on the fake's clock (so advancing the clock past it expires the token).
 pub(crate) struct Tokens {
     keys: HashMap<String, (String, String)>,
     ttl: Duration,
-    issued: Mutex<HashMap<String, (String, Instant)>>,
+    issued: Mutex<HashMap<String, (String, Duration)>>,
 }
 
 impl Tokens {
@@ -35,14 +35,13 @@ impl Tokens {
         }
     }
 
-    pub fn expire_all(&self) {
-        let now = Instant::now();
+    pub fn expire_all(&self, now: Duration) {
         for (_, exp) in self.lock().values_mut() {
             *exp = now;
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Duration)>> {
         self.issued.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -61,7 +60,15 @@ impl Tokens {
 
     /// `POST /oauth2/token`: client credentials in the Basic header (or the form), answered
     /// as an OAuth2 server does, with `{"error": ...}` bodies on failure.
-    pub fn token(&self, authorization: Option<&str>, form: &[u8]) -> (u16, String) {
+    /// Tokens are JWT-shaped (an `exp` claim in wall-clock seconds, `expires_at`), as the
+    /// SDKs that renew ahead of expiry read them; the signature is random.
+    pub fn token(
+        &self,
+        now: Duration,
+        expires_at: i64,
+        authorization: Option<&str>,
+        form: &[u8],
+    ) -> (u16, String) {
         let fields: HashMap<String, String> =
             url::form_urlencoded::parse(form).into_owned().collect();
         let project = match authorization.and_then(|a| a.strip_prefix("Basic ")) {
@@ -81,8 +88,14 @@ impl Tokens {
                 "grant_type must be client_credentials",
             );
         }
-        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
-        let expires = Instant::now() + self.ttl;
+        let claims = serde_json::json!({"iss": "sinch-fake", "sub": project, "exp": expires_at});
+        let token = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>()),
+        );
+        let expires = now + self.ttl;
         self.lock()
             .insert(token.clone(), (project.to_owned(), expires));
         let body = serde_json::json!({
@@ -95,22 +108,42 @@ impl Tokens {
     }
 
     /// Checks an API call's credentials for `project`.
-    pub fn authorize(&self, authorization: Option<&str>, project: &str) -> Result<(), ApiFailure> {
+    /// `bearer_only` services (the Batch API) refuse Basic credentials, valid or not.
+    pub fn authorize(
+        &self,
+        now: Duration,
+        authorization: Option<&str>,
+        project: &str,
+        bearer_only: bool,
+    ) -> Result<(), ApiFailure> {
         let unauthenticated = |m: &str| ApiFailure::new(401, m.to_owned());
         let Some(value) = authorization else {
             return Err(unauthenticated(
                 "Request is missing required authentication credential.",
             ));
         };
-        let owner = if let Some(b) = value.strip_prefix("Basic ") {
+        let owner = if bearer_only && value.starts_with("Basic ") {
+            return Err(unauthenticated(
+                "This API accepts OAuth2 bearer tokens only, not Basic credentials.",
+            ));
+        } else if let Some(b) = value.strip_prefix("Basic ") {
             self.basic(b)
                 .map(str::to_owned)
                 .ok_or_else(|| unauthenticated("Request had invalid credentials."))?
         } else if let Some(t) = value.strip_prefix("Bearer ") {
             let issued = self.lock();
             match issued.get(t.trim()) {
-                Some((p, exp)) if Instant::now() < *exp => p.clone(),
-                Some(_) => return Err(unauthenticated("The access token has expired.")),
+                Some((p, exp)) if now < *exp => p.clone(),
+                // The SDKs renew a token when the challenge says it expired.
+                Some(_) => {
+                    return Err(ApiFailure {
+                        www_authenticate: Some(
+                            "Bearer error=\"invalid_token\", error_description=\"Jwt expired\""
+                                .into(),
+                        ),
+                        ..unauthenticated("The access token has expired.")
+                    })
+                }
                 None => return Err(unauthenticated("Request had invalid credentials.")),
             }
         } else {

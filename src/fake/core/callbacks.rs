@@ -1,10 +1,11 @@
-//! Callback delivery: signed POSTs to webhooks, in order per target, retried with backoff.
+//! Callback delivery: signed POSTs to webhooks, in order per target, retried with backoff on
+//! the fake's clock.
 
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch};
 
 /// A callback on its way to a webhook.
@@ -123,10 +124,14 @@ impl Outbox {
 }
 
 /// Retry settings for delivery.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Policy {
     pub attempts: u32,
+    /// Wait before the second try; doubles per try up to `max_backoff`.
     pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a receiver may take to answer one try.
+    pub timeout: Duration,
 }
 
 /// Hands each callback to its target's worker; one worker per target keeps order per target.
@@ -137,7 +142,7 @@ pub(crate) async fn dispatch(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
+        .timeout(policy.timeout)
         .build()
         .unwrap_or_default();
     let mut workers: HashMap<String, mpsc::UnboundedSender<(usize, Outgoing)>> = HashMap::new();
@@ -175,7 +180,7 @@ async fn deliver_all(
         };
         let Some((index, out)) = next else { break };
         let delivered = tokio::select! {
-            d = deliver(&shared.outbox, index, &out, &http, policy) => d,
+            d = deliver(&shared, index, &out, &http, policy) => d,
             _ = shutdown.wait_for(|s| *s) => false,
         };
         shared.outbox.finish(index, delivered);
@@ -183,24 +188,33 @@ async fn deliver_all(
 }
 
 async fn deliver(
-    outbox: &Outbox,
+    shared: &super::state::Shared,
     index: usize,
     out: &Outgoing,
     http: &reqwest::Client,
     policy: Policy,
 ) -> bool {
+    let outbox = &shared.outbox;
     for attempt in 0..policy.attempts {
         if attempt > 0 {
-            let wait = policy.backoff.saturating_mul(1 << (attempt - 1).min(16));
-            tokio::time::sleep(wait).await;
+            let wait = policy
+                .backoff
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(policy.max_backoff);
+            shared
+                .clock
+                .sleep_until(shared.clock.elapsed() + wait)
+                .await;
         }
         let mut req = http
             .post(&out.target)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(out.body.clone());
         if let Some(secret) = &out.secret {
+            // Signed at the real time of sending, whatever a test did to the fake's clock:
+            // receivers check the timestamp against their own clock.
             let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
+                .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_secs() as i64;
             let nonce = ulid::Ulid::new().to_string();

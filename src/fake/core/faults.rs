@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// What the next calls of an operation suffer; see [`super::Fake::inject`].
+/// What the next calls of an operation suffer; see [`crate::fake::Fake::inject`].
 ///
 /// ```
 /// use sinch_conversation::fake::Fault;
@@ -83,6 +83,11 @@ impl Faults {
         if fault.times > 0 {
             self.lock().push_back((operation.to_owned(), fault));
         }
+    }
+
+    /// Forgets every plan.
+    pub fn clear(&self) {
+        self.lock().clear();
     }
 
     /// The fault for this call of `operation`, if a plan covers it (uses up one of its calls).

@@ -1,4 +1,4 @@
-//! The request log behind [`super::Fake::requests`].
+//! The request log behind [`crate::fake::Fake::requests`].
 
 use bytes::Bytes;
 use std::sync::Mutex;
@@ -10,7 +10,7 @@ use std::time::SystemTime;
 pub struct RecordedRequest {
     /// The operationId (`Messages_SendMessage`, ...), `oauth2.token`, or `unknown` for a path
     /// the API does not have.
-    pub operation: &'static str,
+    pub operation: String,
     /// HTTP method.
     pub method: String,
     /// Path as received.

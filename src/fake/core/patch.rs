@@ -23,7 +23,9 @@ pub(crate) fn apply<T: Serialize + DeserializeOwned>(
     let Value::Object(target) = &mut merged else {
         return Err(ApiFailure::internal("stored resource is not an object"));
     };
-    let mask = req.query_all("update_mask.paths");
+    // Clients send the mask as `update_mask=a,b` or as (repeated) `update_mask.paths`.
+    let mut mask = req.query_all("update_mask.paths");
+    mask.extend(req.query_all("update_mask"));
     if mask.is_empty() {
         for (k, v) in body {
             set(target, &[k.as_str()], Some(v));

@@ -25,6 +25,10 @@ impl Reply {
 pub(crate) struct ApiFailure {
     pub status: u16,
     pub message: String,
+    /// `error.status` when it is not the usual name for the code (`FAILED_PRECONDITION`).
+    pub name: Option<&'static str>,
+    /// Sent as `WWW-Authenticate` (an expired token's challenge).
+    pub www_authenticate: Option<String>,
     /// Sent as `Retry-After` (whole seconds, rounded up) and as a `RetryInfo` detail.
     pub retry_after: Option<Duration>,
 }
@@ -34,11 +38,20 @@ impl ApiFailure {
         ApiFailure {
             status,
             message: message.into(),
+            name: None,
+            www_authenticate: None,
             retry_after: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, message)
+    }
+    /// A well-formed request the resource's current state refuses (400 `FAILED_PRECONDITION`).
+    pub fn precondition(message: impl Into<String>) -> Self {
+        ApiFailure {
+            name: Some("FAILED_PRECONDITION"),
+            ..Self::new(400, message)
+        }
     }
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(404, format!("{what} {id} not found"))
@@ -55,6 +68,9 @@ impl ApiFailure {
 
     /// The gRPC-style status name the API puts in `error.status`.
     pub fn status_name(&self) -> &'static str {
+        if let Some(name) = self.name {
+            return name;
+        }
         match self.status {
             400 | 413 | 415 => "INVALID_ARGUMENT",
             401 => "UNAUTHENTICATED",
@@ -90,5 +106,17 @@ impl ApiFailure {
     pub fn retry_after_header(&self) -> Option<String> {
         let wait = self.retry_after?;
         Some(wait.as_secs_f64().ceil().max(1.0).to_string())
+    }
+
+    /// The headers that go with the error body.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = vec![];
+        if let Some(v) = self.retry_after_header() {
+            h.push(("retry-after", v));
+        }
+        if let Some(v) = &self.www_authenticate {
+            h.push(("www-authenticate", v.clone()));
+        }
+        h
     }
 }

@@ -1,28 +1,42 @@
-//! The HTTP side of the fake: accept loop, one hyper connection per client, and the path a
-//! request takes (body limit, route, fault plan, auth, rate limit, handler, effects).
+//! The HTTP side of the fake: routes made from the API documents, and the path every call
+//! takes (fault plan, auth, project rate limit, parameter and body checks against the
+//! document, the handler under the store's lock, effects, response shape, request log).
 
-use super::auth::{Tokens, TOKEN_PATH};
+use super::auth::TOKEN_PATH;
 use super::callbacks::{self, Outbox};
-use super::ctx::{Ctx, Effects};
+use super::ctx::Ctx;
 use super::faults::{Action, Faults};
 use super::inspect::{Log, RecordedRequest};
 use super::limits::Bucket;
 use super::reply::{ApiFailure, Reply};
 use super::request::Req;
+use super::schema::{self, Location, Operation, Service};
 use super::state::{Shared, Store};
-use super::{queue, routes, Config};
+use super::timers;
+use super::{auth::Tokens, clock::Clock};
+use crate::fake::{self, Config};
 use crate::Error;
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use hyper::{Request, Response};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Extension, RawPathParams, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
+
+/// A handler: the operation's logic on one project's state. It validates everything before it
+/// changes anything; an `Err` drops its effects.
+pub(crate) type Handler = fn(&mut Ctx, &Req) -> Result<Reply, ApiFailure>;
+
+/// Where the Batch API is served: its paths overlap the Conversation API's (both have
+/// `GET /v1/projects/{project_id}/messages`), and in production it has a host of its own.
+pub(crate) const BATCH_PREFIX: &str = "/batch";
 
 pub(crate) async fn start(cfg: Config) -> crate::Result<Arc<Shared>> {
     let listener = TcpListener::bind(cfg.addr)
@@ -40,13 +54,11 @@ pub(crate) async fn start(cfg: Config) -> crate::Result<Arc<Shared>> {
             .collect(),
         None => HashMap::new(),
     };
-    let policy = callbacks::Policy {
-        attempts: cfg.callback_attempts,
-        backoff: cfg.callback_backoff,
-    };
+    let policy = cfg.callbacks;
     let (shutdown, _) = watch::channel(false);
     let shared = Arc::new(Shared {
         tokens: Tokens::new(&cfg),
+        clock: Clock::new(cfg.manual_clock),
         cfg,
         addr,
         store: Mutex::new(Store::default()),
@@ -54,15 +66,112 @@ pub(crate) async fn start(cfg: Config) -> crate::Result<Arc<Shared>> {
         faults: Faults::default(),
         log: Log::default(),
         outbox,
+        timers: timers::Timers::default(),
         shutdown,
     });
-    let stop = shared.shutdown.subscribe();
-    tokio::spawn(callbacks::dispatch(shared.clone(), inbox, policy, stop));
-    tokio::spawn(accept(shared.clone(), listener));
+    let router = router(shared.clone());
+    tokio::spawn(callbacks::dispatch(
+        shared.clone(),
+        inbox,
+        policy,
+        shared.shutdown.subscribe(),
+    ));
+    tokio::spawn(timers::run(shared.clone(), shared.shutdown.subscribe()));
+    tokio::spawn(accept(shared.clone(), listener, router));
     Ok(shared)
 }
 
-async fn accept(shared: Arc<Shared>, listener: TcpListener) {
+/// The operations that share one axum route: colon verbs after a path parameter
+/// (`contacts/{contact_id}:merge`) cannot be told apart by the router, so the last segment's
+/// suffix picks among them.
+type Group = Vec<(Option<&'static str>, &'static Operation, Handler)>;
+
+fn router(shared: Arc<Shared>) -> Router {
+    let mut groups: BTreeMap<(Service, String, String), Group> = BTreeMap::new();
+    for op in schema::operations() {
+        let Some(handler) = fake::handler(op.service, &op.id) else {
+            continue;
+        };
+        let (path, suffix) = axum_path(&op.path);
+        let key = (op.service, path, op.method.to_string());
+        groups.entry(key).or_default().push((suffix, op, handler));
+    }
+    let mut api = Router::new();
+    let mut batch = Router::new();
+    for ((service, path, method), group) in groups {
+        let filter = MethodFilter::try_from(method.parse::<Method>().expect("a method"))
+            .expect("the documents use standard methods");
+        let group = Arc::new(group);
+        let route = on(
+            filter,
+            move |state: State<Arc<Shared>>,
+                  conn: Extension<Conn>,
+                  params: RawPathParams,
+                  method: Method,
+                  uri: Uri,
+                  headers: HeaderMap,
+                  body: Result<Bytes, BytesRejection>| {
+                let group = group.clone();
+                async move { call(state, conn, group, params, method, uri, headers, body).await }
+            },
+        );
+        match service {
+            Service::Batch => batch = batch.route(&path, route),
+            _ => api = api.route(&path, route),
+        }
+    }
+    api.route(TOKEN_PATH, axum::routing::any(token))
+        .nest(BATCH_PREFIX, batch)
+        .nest("/_fake", fake::control::routes())
+        .fallback(unknown)
+        .method_not_allowed_fallback(unknown)
+        .layer(DefaultBodyLimit::max(shared.cfg.max_body))
+        .with_state(shared)
+}
+
+/// The document's path in axum's syntax, and the colon verb that follows a parameter.
+/// Parameters are renamed by position (`{p0}`, `{p1}`, ...): the documents name the same
+/// segment differently in different operations (`{contact_id}`, `{destination_id}`), which
+/// the router would take for two routes.
+fn axum_path(path: &str) -> (String, Option<&'static str>) {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    let (path, verb) = match last.rsplit_once("}:") {
+        Some((_, verb)) => {
+            let cut = path.len() - verb.len() - 1;
+            let verb: &'static str = Box::leak(verb.to_owned().into_boxed_str());
+            (&path[..cut], Some(verb))
+        }
+        None => (path, None),
+    };
+    let mut n = 0;
+    let segments: Vec<String> = path
+        .split('/')
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(_) => {
+                    n += 1;
+                    format!("{{p{}}}", n - 1)
+                }
+                None => seg.to_owned(),
+            },
+        )
+        .collect();
+    (segments.join("/"), verb)
+}
+
+/// The names of an operation's path parameters, in path order.
+fn param_names(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|seg| {
+        let inner = seg.strip_prefix('{')?;
+        inner.split_once('}').map(|(name, _)| name)
+    })
+}
+
+/// The connection a request came on, so that a fault plan can drop it.
+#[derive(Clone)]
+pub(crate) struct Conn(Arc<Notify>);
+
+async fn accept(shared: Arc<Shared>, listener: TcpListener, router: Router) {
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         let accepted = tokio::select! {
@@ -72,7 +181,7 @@ async fn accept(shared: Arc<Shared>, listener: TcpListener) {
         match accepted {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(shared.clone(), stream));
+                tokio::spawn(connection(shared.clone(), stream, router.clone()));
             }
             // Out of file descriptors and the like: back off instead of spinning.
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
@@ -80,14 +189,14 @@ async fn accept(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-async fn connection(shared: Arc<Shared>, stream: TcpStream) {
+async fn connection(shared: Arc<Shared>, stream: TcpStream, router: Router) {
     let kill = Arc::new(Notify::new());
     let mut shutdown = shared.shutdown.subscribe();
     let service = {
         let kill = kill.clone();
-        hyper::service::service_fn(move |req| {
-            let (shared, kill) = (shared.clone(), kill.clone());
-            async move { Ok::<_, Infallible>(handle(&shared, &kill, req).await) }
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(Conn(kill.clone()));
+            tower_service::Service::call(&mut router.clone(), req)
         })
     };
     let conn = hyper::server::conn::http1::Builder::new()
@@ -105,7 +214,7 @@ enum Outcome {
     Answer {
         status: u16,
         body: Bytes,
-        retry_after: Option<String>,
+        headers: Vec<(&'static str, String)>,
     },
     Drop,
 }
@@ -115,119 +224,223 @@ impl From<ApiFailure> for Outcome {
         Outcome::Answer {
             status: f.status,
             body: f.body(),
-            retry_after: f.retry_after_header(),
+            headers: f.headers(),
         }
     }
 }
 
-async fn handle(
-    shared: &Arc<Shared>,
-    kill: &Notify,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    let is_token = path == TOKEN_PATH;
-    let route = routes::find(&parts.method, &path);
-    let operation = match &route {
-        _ if is_token => "oauth2.token",
-        Some(found) => found.route.op,
-        None => "unknown",
-    };
-    let header = |name| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    let authorization = header(AUTHORIZATION).map(str::to_owned);
-    let content_type = header(CONTENT_TYPE).map(str::to_owned);
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
 
-    let (body, outcome) = match Limited::new(body, shared.cfg.max_body).collect().await {
-        Ok(b) => {
-            let body = b.to_bytes();
-            let outcome = match route {
-                _ if is_token => {
-                    token(shared, &parts.method, authorization.as_deref(), &body).await
-                }
-                None => {
-                    ApiFailure::new(404, format!("no operation at {} {path}", parts.method)).into()
-                }
-                Some(found) => {
-                    let req = Req {
-                        params: found.params,
-                        query: url::form_urlencoded::parse(
-                            parts.uri.query().unwrap_or("").as_bytes(),
-                        )
-                        .into_owned()
-                        .collect(),
-                        body: body.clone(),
-                        content_type,
-                    };
-                    call(
-                        shared,
-                        found.route,
-                        &found.project,
-                        authorization.as_deref(),
-                        req,
-                    )
-                    .await
-                }
-            };
-            (body, outcome)
-        }
-        Err(e) => {
-            let failure = if e.is::<http_body_util::LengthLimitError>() {
-                ApiFailure::new(
-                    413,
-                    format!("request body larger than {} bytes", shared.cfg.max_body),
-                )
-            } else {
-                ApiFailure::bad_request(format!("could not read the request body: {e}"))
-            };
-            (Bytes::new(), failure.into())
-        }
-    };
-
-    if shared.cfg.record_requests {
-        shared.log.push(RecordedRequest {
-            operation,
-            method: parts.method.to_string(),
-            path,
-            query: parts.uri.query().map(str::to_owned),
-            auth_scheme: authorization
-                .as_deref()
-                .and_then(|a| a.split_whitespace().next())
-                .map(str::to_owned),
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Conn>,
+    group: Arc<Group>,
+    params: RawPathParams,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let last = uri.path().rsplit('/').next().unwrap_or_default();
+    let verb = last.rsplit_once(':').map(|(_, v)| v);
+    let picked = group
+        .iter()
+        .find(|(suffix, _, _)| suffix.is_some() && *suffix == verb)
+        .or_else(|| group.iter().find(|(suffix, _, _)| suffix.is_none()));
+    let body = body.map_err(|e| body_failure(&shared, e));
+    let Some(&(suffix, op, handler)) = picked else {
+        let failure = ApiFailure::new(404, format!("no operation at {method} {}", uri.path()));
+        return finish(
+            &shared,
+            &conn,
+            "unknown",
+            &method,
+            &uri,
+            &headers,
             body,
-            status: match &outcome {
-                Outcome::Answer { status, .. } => *status,
-                Outcome::Drop => 0,
-            },
-            received_at: SystemTime::now(),
-        });
+            failure.into(),
+        );
+    };
+    let mut path: Vec<(String, String)> = param_names(&op.path)
+        .zip(params.iter())
+        .map(|(name, (_, v))| (name.to_owned(), v.to_owned()))
+        .collect();
+    if let (Some(verb), Some((_, last))) = (suffix, path.last_mut()) {
+        if let Some(id) = last.strip_suffix(verb).and_then(|s| s.strip_suffix(':')) {
+            *last = id.to_owned();
+        }
     }
+    let outcome = match &body {
+        Ok(bytes) => run(&shared, op, handler, path, &uri, &headers, bytes).await,
+        Err(f) => f.clone().into(),
+    };
+    finish(
+        &shared, &conn, &op.id, &method, &uri, &headers, body, outcome,
+    )
+}
 
-    match outcome {
-        Outcome::Answer {
-            status,
-            body,
-            retry_after,
-        } => {
-            let mut resp = Response::new(Full::new(body));
-            *resp.status_mut() = hyper::StatusCode::from_u16(status)
-                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-            let headers = resp.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            if let Some(v) = retry_after.and_then(|v| HeaderValue::try_from(v).ok()) {
-                headers.insert(RETRY_AFTER, v);
+fn body_failure(shared: &Shared, e: BytesRejection) -> ApiFailure {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let limit = shared.cfg.max_body;
+        ApiFailure::new(
+            413,
+            format!("the request body is larger than {limit} bytes"),
+        )
+    } else {
+        ApiFailure::bad_request(format!("could not read the request body: {e}"))
+    }
+}
+
+async fn run(
+    shared: &Arc<Shared>,
+    op: &'static Operation,
+    handler: Handler,
+    path: Vec<(String, String)>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Outcome {
+    if let Err(o) = fault(shared, &op.id).await {
+        return o;
+    }
+    let project = path
+        .iter()
+        .find(|(k, _)| k == "project_id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let authorization = header(headers, header::AUTHORIZATION);
+    let bearer_only = op.service == Service::Batch;
+    let now = shared.clock.elapsed();
+    if let Err(f) = shared
+        .tokens
+        .authorize(now, authorization, &project, bearer_only)
+    {
+        return f.into();
+    }
+    if let Some(Err(wait)) = shared.limits.get(&project).map(Bucket::take) {
+        let f = ApiFailure::rate_limited(
+            format!("project {project} exceeded its limit of requests per second"),
+            wait,
+        );
+        return f.into();
+    }
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let req = match checked(
+        op,
+        path,
+        query,
+        header(headers, header::CONTENT_TYPE),
+        bytes,
+    ) {
+        Ok(req) => req,
+        Err(f) => return f.into(),
+    };
+    let result = {
+        let mut store = shared.lock();
+        let (p, ids) = store.split(&project);
+        let mut ctx = Ctx::new(p, ids, shared, now);
+        let result = handler(&mut ctx, &req);
+        // A rejected request changes nothing, effects included.
+        result.map(|reply| (reply, ctx.effects))
+    };
+    match result {
+        Ok((reply, effects)) => {
+            timers::apply(shared, &project, effects);
+            let body = if op.shapes_response {
+                shaped(op, reply.0)
+            } else {
+                reply.0
+            };
+            Outcome::Answer {
+                status: 200,
+                body,
+                headers: vec![],
             }
-            resp
         }
-        Outcome::Drop => {
-            kill.notify_one();
-            std::future::pending().await
+        Err(f) => f.into(),
+    }
+}
+
+/// The request's parameters and body, checked against the operation's document.
+fn checked(
+    op: &'static Operation,
+    path: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    content_type: Option<&str>,
+    bytes: &Bytes,
+) -> Result<Req, ApiFailure> {
+    let invalid = |v: schema::Violation| ApiFailure::bad_request(format!("invalid argument: {v}"));
+    for p in &op.params {
+        match p.location {
+            Location::Path => {
+                if let Some((_, v)) = path.iter().find(|(k, _)| *k == p.name) {
+                    schema::check_param(op, p, v).map_err(invalid)?;
+                }
+            }
+            Location::Query => {
+                let mut values = query.iter().filter(|(k, v)| *k == p.name && !v.is_empty());
+                let mut any = false;
+                for (_, v) in values.by_ref() {
+                    any = true;
+                    schema::check_param(op, p, v).map_err(invalid)?;
+                }
+                if p.required && !any {
+                    return Err(ApiFailure::bad_request(format!(
+                        "missing required parameter {}",
+                        p.name
+                    )));
+                }
+            }
+            Location::Other => {}
         }
+    }
+    let body = match op.body {
+        None => serde_json::Value::Null,
+        Some((_, required)) if bytes.is_empty() => {
+            if required {
+                return Err(ApiFailure::bad_request("the request needs a JSON body"));
+            }
+            serde_json::Value::Null
+        }
+        Some(_) => {
+            let is_json = content_type.is_some_and(|c| {
+                c.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+            if !is_json {
+                return Err(ApiFailure::bad_request(format!(
+                    "expected a JSON body (Content-Type: application/json), got {}",
+                    content_type.unwrap_or("no Content-Type")
+                )));
+            }
+            let value: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiFailure::bad_request(format!("invalid JSON body: {e}")))?;
+            schema::check_body(op, &value).map_err(invalid)?;
+            value
+        }
+    };
+    Ok(Req {
+        op,
+        path,
+        query,
+        body,
+    })
+}
+
+fn shaped(op: &Operation, body: Bytes) -> Bytes {
+    match serde_json::from_slice(&body) {
+        Ok(mut value) => {
+            schema::shape(op, &mut value);
+            Bytes::from(value.to_string())
+        }
+        Err(_) => body,
     }
 }
 
@@ -254,72 +467,126 @@ async fn fault(shared: &Shared, operation: &str) -> Result<(), Outcome> {
 }
 
 async fn token(
-    shared: &Shared,
-    method: &hyper::Method,
-    authorization: Option<&str>,
-    form: &[u8],
-) -> Outcome {
-    if let Err(o) = fault(shared, "oauth2.token").await {
-        return o;
-    }
-    if method != hyper::Method::POST {
-        return ApiFailure::new(405, "the token endpoint takes POST").into();
-    }
-    let (status, body) = shared.tokens.token(authorization, form);
-    Outcome::Answer {
-        status,
-        body: body.into(),
-        retry_after: None,
-    }
-}
-
-async fn call(
-    shared: &Arc<Shared>,
-    route: &'static routes::Route,
-    project: &str,
-    authorization: Option<&str>,
-    req: Req,
-) -> Outcome {
-    if let Err(o) = fault(shared, route.op).await {
-        return o;
-    }
-    if let Err(f) = shared.tokens.authorize(authorization, project) {
-        return f.into();
-    }
-    if let Some(Err(wait)) = shared.limits.get(project).map(Bucket::take) {
-        let f = ApiFailure::rate_limited(
-            format!("project {project} exceeded its limit of requests per second"),
-            wait,
-        );
-        return f.into();
-    }
-    let result = {
-        let mut store = shared.lock();
-        let (p, ids) = store.split(project);
-        let mut ctx = Ctx::new(p, ids, &shared.cfg);
-        let result = (route.handler)(&mut ctx, &req);
-        // A rejected request changes nothing, effects included.
-        result.map(|reply| (reply, ctx.effects))
-    };
-    match result {
-        Ok((Reply(body), effects)) => {
-            apply(shared, project, effects);
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Conn>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = body.map_err(|e| body_failure(&shared, e));
+    let outcome = match (&body, fault(&shared, "oauth2.token").await) {
+        (_, Err(o)) => o,
+        (Err(f), _) => f.clone().into(),
+        (Ok(_), _) if method != Method::POST => {
+            ApiFailure::new(405, "the token endpoint takes POST").into()
+        }
+        (Ok(form), Ok(())) => {
+            let authorization = header(&headers, header::AUTHORIZATION);
+            let now = shared.clock.elapsed();
+            let expires_at = shared.clock.wall(now + shared.cfg.token_ttl).timestamp();
+            let (status, body) = shared.tokens.token(now, expires_at, authorization, form);
             Outcome::Answer {
-                status: 200,
-                body,
-                retry_after: None,
+                status,
+                body: body.into(),
+                headers: vec![],
             }
         }
-        Err(f) => f.into(),
+    };
+    finish(
+        &shared,
+        &conn,
+        "oauth2.token",
+        &method,
+        &uri,
+        &headers,
+        body,
+        outcome,
+    )
+}
+
+async fn unknown(
+    State(shared): State<Arc<Shared>>,
+    Extension(conn): Extension<Conn>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let failure = ApiFailure::new(404, format!("no operation at {method} {}", uri.path()));
+    let body = body.map_err(|e| body_failure(&shared, e));
+    finish(
+        &shared,
+        &conn,
+        "unknown",
+        &method,
+        &uri,
+        &headers,
+        body,
+        failure.into(),
+    )
+}
+
+/// Logs the request and turns the outcome into a response.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    shared: &Shared,
+    conn: &Conn,
+    operation: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, ApiFailure>,
+    outcome: Outcome,
+) -> Response {
+    if shared.cfg.record_requests {
+        shared.log.push(RecordedRequest {
+            operation: operation.to_owned(),
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            query: uri.query().map(str::to_owned),
+            auth_scheme: header(headers, header::AUTHORIZATION)
+                .and_then(|a| a.split_whitespace().next())
+                .map(str::to_owned),
+            body: body.unwrap_or_default(),
+            status: match &outcome {
+                Outcome::Answer { status, .. } => *status,
+                Outcome::Drop => 0,
+            },
+            received_at: SystemTime::now(),
+        });
+    }
+    match outcome {
+        Outcome::Answer {
+            status,
+            body,
+            headers,
+        } => json_response(status, body, headers),
+        Outcome::Drop => {
+            conn.0.notify_one();
+            // The connection task ends the connection; this answer is never sent.
+            json_response(500, Bytes::new(), vec![])
+        }
     }
 }
 
-/// Carries out what a handler decided once the store is unlocked.
-pub(crate) fn apply(shared: &Arc<Shared>, project: &str, effects: Effects) {
-    for cb in effects.callbacks {
-        shared.outbox.send(cb);
+/// A JSON response with the API's headers.
+pub(crate) fn json_response(
+    status: u16,
+    body: Bytes,
+    extra: Vec<(&'static str, String)>,
+) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::try_from(value) {
+            headers.insert(name, v);
+        }
     }
-    for app in effects.wake {
-        queue::wake(shared, project, &app);
-    }
+    resp
 }

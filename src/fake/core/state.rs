@@ -1,17 +1,20 @@
-//! The fake's state: projects and their resources, and what every part of the server shares.
+//! What every part of the fake shares, and the store: one state per project, each service's
+//! part in its own module.
 
+use super::auth::Tokens;
 use super::callbacks::Outbox;
+use super::clock::Clock;
 use super::faults::Faults;
 use super::inspect::Log;
 use super::limits::Bucket;
-use super::{auth::Tokens, queue::AppQueue, Config};
-use crate::types;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use super::timers::Timers;
+use crate::fake::{batch, conversation, templates, Config};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
-/// Everything the server, its background tasks and the [`super::Fake`] handle share.
+/// Everything the server, its background tasks and the [`crate::fake::Fake`] handle share.
 pub(crate) struct Shared {
     pub cfg: Config,
     pub addr: SocketAddr,
@@ -22,6 +25,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     pub log: Log,
     pub outbox: Outbox,
+    pub clock: Clock,
+    pub timers: Timers,
     pub shutdown: watch::Sender<bool>,
 }
 
@@ -37,18 +42,39 @@ impl Shared {
         f(store.project(project))
     }
 
+    /// Runs `f` on `project`'s state as a request would (now, under the lock), then carries
+    /// out its effects if it succeeded.
+    pub fn transact<T>(
+        self: &std::sync::Arc<Self>,
+        project: &str,
+        f: impl FnOnce(&mut super::ctx::Ctx) -> Result<T, super::reply::ApiFailure>,
+    ) -> Result<T, super::reply::ApiFailure> {
+        let (result, effects) = {
+            let mut store = self.lock();
+            let (p, ids) = store.split(project);
+            let mut ctx = super::ctx::Ctx::new(p, ids, self, self.clock.elapsed());
+            let result = f(&mut ctx);
+            (result, ctx.effects)
+        };
+        if result.is_ok() {
+            super::timers::apply(self, project, effects);
+        }
+        result
+    }
+
     pub fn stop(&self) {
         self.shutdown.send_replace(true);
     }
 
+    /// Nothing is scheduled (no queued message, pending report or batch; with a manual clock,
+    /// nothing due yet) and every callback was delivered or given up on.
     pub fn is_idle(&self) -> bool {
-        let store = self.lock();
-        let queued = store
-            .projects
-            .values()
-            .any(|p| p.queues.values().any(|q| !q.items.is_empty()));
-        drop(store);
-        !queued && self.outbox.pending() == 0
+        let scheduled = if self.clock.is_manual() {
+            self.timers.due_by(self.clock.elapsed())
+        } else {
+            self.timers.pending()
+        };
+        scheduled == 0 && self.outbox.pending() == 0
     }
 }
 
@@ -75,60 +101,21 @@ impl Store {
     }
 }
 
-/// A message or event with the app it belongs to (the API's types do not carry it).
-#[derive(Clone)]
-pub(crate) struct Stored<T> {
-    pub app_id: String,
-    pub item: T,
-}
-
-/// One project's resources, each map keyed by id (ULIDs sort in creation order).
+/// One project's resources, per service.
 pub(crate) struct Project {
     pub id: String,
-    pub apps: BTreeMap<String, types::AppResponse>,
-    pub webhooks: BTreeMap<String, types::Webhook>,
-    pub contacts: BTreeMap<String, types::Contact>,
-    pub conversations: BTreeMap<String, types::Conversation>,
-    pub messages: BTreeMap<String, Stored<types::ConversationMessage>>,
-    pub events: BTreeMap<String, Stored<types::ConversationEvent>>,
-    /// (app id, list type) -> identities on the list.
-    pub consents: BTreeMap<(String, String), BTreeSet<String>>,
-    /// (app id, identity) -> audit trail.
-    pub consent_audit: BTreeMap<(String, String), Vec<types::ConsentAuditRecord>>,
-    pub settings: Option<types::ProjectSettings>,
-    /// Each app's outgoing queue.
-    pub queues: HashMap<String, AppQueue>,
+    pub conv: conversation::State,
+    pub templates: templates::State,
+    pub batch: batch::State,
 }
 
 impl Project {
     fn new(id: &str) -> Self {
         Project {
             id: id.to_owned(),
-            apps: BTreeMap::new(),
-            webhooks: BTreeMap::new(),
-            contacts: BTreeMap::new(),
-            conversations: BTreeMap::new(),
-            messages: BTreeMap::new(),
-            events: BTreeMap::new(),
-            consents: BTreeMap::new(),
-            consent_audit: BTreeMap::new(),
-            settings: None,
-            queues: HashMap::new(),
+            conv: Default::default(),
+            templates: Default::default(),
+            batch: Default::default(),
         }
-    }
-
-    pub fn unified_contacts(&self) -> bool {
-        self.settings
-            .as_ref()
-            .and_then(|s| s.contact_settings.as_ref())
-            .and_then(|c| c.unified_contact_id_enabled)
-            .unwrap_or(false)
-    }
-
-    /// Whether `identity` is on the app's `OPT_OUT_ALL` list.
-    pub fn opted_out(&self, app_id: &str, identity: &str) -> bool {
-        self.consents
-            .get(&(app_id.to_owned(), "OPT_OUT_ALL".to_owned()))
-            .is_some_and(|s| s.contains(identity))
     }
 }

@@ -1,0 +1,174 @@
+//! The Conversation API v1 (`spec/conversation.yaml`): each project's apps, webhooks,
+//! contacts, conversations, messages, events, consents and settings, and the handler of every
+//! operation. Limits the document states are checked before a handler runs; the rules here
+//! are the ones a schema cannot say (processing modes, delivery, merges, windows).
+
+pub(crate) mod apps;
+mod capability;
+mod consents;
+mod contacts;
+mod conversations;
+mod delivery;
+mod events;
+mod inbound;
+mod messages;
+mod notify;
+mod settings;
+mod transcode;
+mod webhooks;
+
+pub(crate) use apps::create_app;
+pub(crate) use consents::set as set_consent;
+pub(crate) use contacts::{create_from as create_contact, remove as delete_contact};
+pub(crate) use delivery::refuse;
+pub use delivery::Timings;
+pub(crate) use inbound::{inbound, inbound_event};
+pub(crate) use messages::accept;
+pub(crate) use notify::notify_batch;
+
+use crate::fake::core::server::Handler;
+use crate::types::{self, ConversationChannel as Channel};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+/// One project's Conversation API state. Maps are keyed by id: ULIDs sort in creation order.
+#[derive(Default)]
+pub(crate) struct State {
+    pub apps: BTreeMap<String, types::AppResponse>,
+    pub webhooks: BTreeMap<String, types::Webhook>,
+    pub contacts: BTreeMap<String, types::Contact>,
+    pub conversations: BTreeMap<String, types::Conversation>,
+    /// Every message accepted or received, in both processing modes; what the API still
+    /// shows of each is [`Stored::visible`].
+    pub messages: BTreeMap<String, Stored<types::ConversationMessage>>,
+    pub events: BTreeMap<String, Stored<types::ConversationEvent>>,
+    /// (app id, list type) -> identities on the list.
+    pub consents: BTreeMap<(String, String), BTreeSet<String>>,
+    /// (app id, identity) -> audit trail.
+    pub consent_audit: BTreeMap<(String, String), Vec<types::ConsentAuditRecord>>,
+    pub settings: Option<types::ProjectSettings>,
+    /// Each app's outgoing queue.
+    pub queues: HashMap<String, delivery::AppQueue>,
+    /// When each (app, channel, identity) last wrote to the app: opens channels' reply windows.
+    pub last_inbound: HashMap<(String, Channel, String), Duration>,
+}
+
+/// Which of the API's two message stores an item is in (`messages_source`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    Conversation,
+    Dispatch,
+}
+
+impl Source {
+    pub fn of(mode: &types::ProcessingMode) -> Source {
+        match mode {
+            types::ProcessingMode::Dispatch => Source::Dispatch,
+            _ => Source::Conversation,
+        }
+    }
+}
+
+/// A message or event with what the API's types do not carry: its app, store, retention.
+#[derive(Clone)]
+pub(crate) struct Stored<T> {
+    pub app_id: String,
+    pub source: Source,
+    /// Until when the API keeps it (fake time); `None`: for good.
+    pub kept_until: Option<Duration>,
+    /// Deleted through the API (kept for inspection).
+    pub deleted: bool,
+    pub item: T,
+}
+
+impl<T> Stored<T> {
+    /// Whether the API still shows it at `at` in `source`.
+    pub fn visible(&self, source: Source, at: Duration) -> bool {
+        !self.deleted && self.source == source && self.kept_until.is_none_or(|k| at < k)
+    }
+}
+
+impl State {
+    pub fn unified_contacts(&self) -> bool {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.contact_settings.as_ref())
+            .and_then(|c| c.unified_contact_id_enabled)
+            .unwrap_or(false)
+    }
+
+    /// Whether `identity` is on the app's `list` consent list.
+    pub fn on_list(&self, app_id: &str, list: &str, identity: &str) -> bool {
+        self.consents
+            .get(&(app_id.to_owned(), list.to_owned()))
+            .is_some_and(|s| s.contains(identity))
+    }
+}
+
+/// The processing mode of `app` (the API's default, DISPATCH, when unset).
+pub(crate) fn mode_of(app: &types::AppResponse) -> types::ProcessingMode {
+    app.processing_mode
+        .clone()
+        .unwrap_or(types::ProcessingMode::Dispatch)
+}
+
+/// Channels whose identities belong to one app (page-scoped ids): their channel identities
+/// carry the app's id; everyone else's carry `""`.
+pub(crate) fn app_scoped(channel: &Channel) -> bool {
+    matches!(
+        channel,
+        Channel::Messenger | Channel::Instagram | Channel::Line | Channel::Wechat
+    )
+}
+
+/// The handler of a Conversation API operation.
+pub(crate) fn handler(operation: &str) -> Option<Handler> {
+    Some(match operation {
+        "Messages_SendMessage" => messages::send,
+        "Messages_GetMessage" => messages::get,
+        "Messages_DeleteMessage" => messages::delete,
+        "Messages_UpdateMessageMetadata" => messages::update_metadata,
+        "Messages_ListMessages" => messages::list,
+        "Messages_ListLastMessagesByChannelIdentity" => messages::last_by_identity,
+        "App_ListApps" => apps::list,
+        "App_CreateApp" => apps::create,
+        "App_GetApp" => apps::get,
+        "App_DeleteApp" => apps::delete,
+        "App_UpdateApp" => apps::update,
+        "Contact_ListContacts" => contacts::list,
+        "Contact_CreateContact" => contacts::create,
+        "Contact_GetContact" => contacts::get,
+        "Contact_DeleteContact" => contacts::delete,
+        "Contact_UpdateContact" => contacts::update,
+        "Contact_MergeContact" => contacts::merge,
+        "Contact_GetChannelProfile" => contacts::channel_profile,
+        "Contact_ListIdentityConflicts" => contacts::identity_conflicts,
+        "Conversation_ListConversations" => conversations::list,
+        "Conversation_CreateConversation" => conversations::create,
+        "Conversation_GetConversation" => conversations::get,
+        "Conversation_DeleteConversation" => conversations::delete,
+        "Conversation_UpdateConversation" => conversations::update,
+        "Conversation_ListRecentConversations" => conversations::recent,
+        "Conversation_StopActiveConversation" => conversations::stop,
+        "Conversation_InjectMessage" => conversations::inject_message,
+        "Events_InjectEvent" => events::inject,
+        "Events_SendEvent" => events::send,
+        "Events_GetEvent" => events::get,
+        "Events_DeleteEvents" => events::delete,
+        "Events_ListEvents" => events::list,
+        "Transcoding_TranscodeMessage" => transcode::transcode,
+        "Capability_QueryCapability" => capability::query,
+        "Consents_GetConsents" => consents::list,
+        "Consents_GetConsentsAuditRecords" => consents::audit,
+        "Webhooks_ListWebhooks" => webhooks::list,
+        "Webhooks_CreateWebhook" => webhooks::create,
+        "Webhooks_GetWebhook" => webhooks::get,
+        "Webhooks_UpdateWebhook" => webhooks::update,
+        "Webhooks_DeleteWebhook" => webhooks::delete,
+        "ProjectSettings_GetSettings" => settings::get,
+        "ProjectSettings_CreateSettings" => settings::create,
+        "ProjectSettings_UpdateSettings" => settings::update,
+        "ProjectSettings_DeleteSettings" => settings::delete,
+        _ => return None,
+    })
+}
