@@ -1,0 +1,141 @@
+//! Set-up shared by the tests of the embedded fake: apps in a chosen processing mode, verified
+//! webhooks, typed API errors, and raw HTTP for requests the typed client cannot make.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use sinch_conversation::fake::{app_request, Fake};
+use sinch_conversation::prelude::*;
+use sinch_conversation::types::{self, ConversationChannel as Ch};
+
+pub const SECRET: &str = "webhook-secret";
+
+/// Every trigger the fake produces for the Conversation API.
+pub const TRIGGERS: [&str; 19] = [
+    "MESSAGE_DELIVERY",
+    "MESSAGE_SUBMIT",
+    "MESSAGE_INBOUND",
+    "EVENT_DELIVERY",
+    "EVENT_INBOUND",
+    "CONVERSATION_START",
+    "CONVERSATION_STOP",
+    "CONVERSATION_DELETE",
+    "CONTACT_CREATE",
+    "CONTACT_UPDATE",
+    "CONTACT_DELETE",
+    "CONTACT_MERGE",
+    "CONTACT_IDENTITIES_DUPLICATION",
+    "CAPABILITY",
+    "OPT_IN",
+    "OPT_OUT",
+    "BATCH_STATUS_UPDATE",
+    "SMART_CONVERSATION",
+    "UNSUPPORTED",
+];
+
+pub fn body<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+/// An app in `mode` with placeholder credentials for `channels`.
+pub fn app_in(fake: &Fake, mode: types::ProcessingMode, channels: &[Ch]) -> String {
+    let mut request = app_request("test app", channels);
+    request.processing_mode = Some(mode);
+    fake.create_app_with(&request).unwrap().id.unwrap()
+}
+
+/// An app in CONVERSATION mode (contacts and conversations are kept).
+pub fn conversation_app(fake: &Fake, channels: &[Ch]) -> String {
+    app_in(fake, types::ProcessingMode::Conversation, channels)
+}
+
+pub async fn webhook(
+    client: &Client,
+    app: &str,
+    target: &str,
+    triggers: &[&str],
+) -> types::Webhook {
+    let w: types::Webhook =
+        body(json!({"app_id": app, "target": target, "triggers": triggers, "secret": SECRET}));
+    client
+        .webhooks_create_webhook()
+        .body(w)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The API error a call ended with (panics on success or another error).
+pub fn api_err<T>(
+    r: std::result::Result<T, progenitor_client::Error<()>>,
+) -> sinch_conversation::ApiError {
+    match r.map_err(Error::from) {
+        Err(Error::Api(e)) => *e,
+        Err(other) => panic!("expected an API error, got {other:?}"),
+        Ok(_) => panic!("expected an API error, got success"),
+    }
+}
+
+/// Status and `error.status` of an API error.
+pub fn status_of(e: &sinch_conversation::ApiError) -> (u16, &str) {
+    (e.status.as_u16(), e.error_status.as_deref().unwrap_or(""))
+}
+
+/// Plain HTTP against the fake with a bearer token: what another client would send.
+pub struct Raw {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub project: String,
+    pub token: String,
+}
+
+impl Raw {
+    pub async fn new(fake: &Fake) -> Raw {
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(fake.token_url())
+            .basic_auth(fake.key_id(), Some(fake.key_secret()))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Raw {
+            http,
+            base: fake.base_url(),
+            project: fake.project_id().to_owned(),
+            token: token["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `path` after `/v1/projects/{project}/`; `body` sent as JSON text when given.
+    pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let url = format!("{}/v1/projects/{}/{path}", self.base, self.project);
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_owned());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(&body.to_string())).await
+    }
+}
