@@ -197,11 +197,26 @@ async fn a_malformed_id_is_400(env: &Env) -> Outcome {
 }
 
 async fn an_unknown_app_is_404(env: &Env) -> Outcome {
-    outcome(is_error(
-        &env.api.get(&format!("apps/{NOBODY}")).await,
-        404,
-        "NOT_FOUND",
-    ))
+    let check = async {
+        is_error(
+            &env.api.get(&format!("apps/{NOBODY}")).await,
+            404,
+            "NOT_FOUND",
+        )?;
+        // The typed client reports it as the API's error.
+        match env
+            .client
+            .app_get_app()
+            .app_id(NOBODY)
+            .send()
+            .await
+            .map_err(Error::from)
+        {
+            Err(Error::Api(e)) if e.status.as_u16() == 404 => Ok(()),
+            other => Err(format!("the client: {other:?}")),
+        }
+    };
+    outcome(check.await)
 }
 
 async fn lists_carry_their_array_and_an_empty_last_token(env: &Env) -> Outcome {
