@@ -503,15 +503,26 @@ fn validation_keywords_and_defaults_stay_out_of_the_client() {
     });
     strip_validation(&mut doc);
     let thing = &doc["components"]["schemas"]["Thing"];
-    assert_eq!(thing["required"], json!(["id"]), "required stays: it shapes the types");
+    assert_eq!(
+        thing["required"],
+        json!(["id"]),
+        "required stays: it shapes the types"
+    );
     assert_eq!(thing["properties"]["id"], json!({"type": "string"}));
     assert_eq!(
         thing["properties"]["pattern"],
         json!({"type": "string", "description": "a property called pattern"}),
         "a property's name is not a keyword"
     );
-    assert_eq!(thing["properties"]["tags"], json!({"type": "array", "items": {"type": "string"}}));
-    assert_eq!(thing["properties"]["meta"]["additionalProperties"], json!({"type": "string"}));
-    let page_size = &doc["paths"]["/v1/projects/{project_id}/things"]["get"]["parameters"][1]["schema"];
+    assert_eq!(
+        thing["properties"]["tags"],
+        json!({"type": "array", "items": {"type": "string"}})
+    );
+    assert_eq!(
+        thing["properties"]["meta"]["additionalProperties"],
+        json!({"type": "string"})
+    );
+    let page_size =
+        &doc["paths"]["/v1/projects/{project_id}/things"]["get"]["parameters"][1]["schema"];
     assert_eq!(page_size, &json!({"type": "integer"}));
 }

@@ -203,12 +203,18 @@ fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         .ok_or_else(|| ApiFailure::internal("the conversation document has no send"))?;
     for i in 0..r.recipient_and_params.len() {
         let m = message_for(&req.body, i, &id)?;
-        schema::check_body(send_op, &m).map_err(|v| {
+        let invalid = |why: String| {
             ApiFailure::bad_request(format!(
-                "invalid argument: recipient_and_params[{i}] makes an invalid message: {v}"
+                "invalid argument: recipient_and_params[{i}] makes an invalid message: {why}"
             ))
-        })?;
+        };
+        schema::check_body(send_op, &m).map_err(|v| invalid(v.to_string()))?;
+        let typed: types::SendMessageRequest =
+            serde_json::from_value(m.clone()).map_err(|e| invalid(e.to_string()))?;
+        conversation::check_send(ctx, &typed, m.get("conversation_metadata"))
+            .map_err(|f| invalid(f.message))?;
     }
+
     let status = if scheduled.is_some() {
         "SCHEDULED"
     } else {

@@ -195,22 +195,27 @@ async fn add_fault(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         )));
     }
     let times = r.times.unwrap_or(1);
-    let fault =
-        match (r.status, r.delay_ms, r.drop, r.retry_after_ms) {
-            (Some(status), None, false, wait) if (400..=599).contains(&status) && times > 0 => {
-                let f = Fault::status(status);
-                match wait {
-                    Some(ms) => f.retry_after(Duration::from_millis(ms)),
-                    None => f,
-                }
+    if times == 0 {
+        return failure(ApiFailure::bad_request(
+            "times: a plan covers at least one call",
+        ));
+    }
+    let fault = match (r.status, r.delay_ms, r.drop, r.retry_after_ms) {
+        (Some(status), None, false, wait) if (400..=599).contains(&status) => {
+            let f = Fault::status(status);
+            match wait {
+                Some(ms) => f.retry_after(Duration::from_millis(ms)),
+                None => f,
             }
-            (None, Some(ms), false, None) if times > 0 => Fault::delay(Duration::from_millis(ms)),
-            (None, None, true, None) if times > 0 => Fault::drop_connection(),
-            _ => return failure(ApiFailure::bad_request(
-                "a fault is exactly one of status (400 to 599, with retry_after_ms if wanted), \
-                 delay_ms and drop, for times >= 1 calls",
-            )),
-        };
+        }
+        (None, Some(ms), false, None) => Fault::delay(Duration::from_millis(ms)),
+        (None, None, true, None) => Fault::drop_connection(),
+        _ => {
+            return failure(ApiFailure::bad_request(
+                "a fault is one of status (400-599, retry_after_ms allowed), delay_ms, drop",
+            ))
+        }
+    };
     s.faults.push(&r.operation, fault.times(times));
     ok(json!({}))
 }

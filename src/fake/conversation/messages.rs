@@ -264,17 +264,23 @@ pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     })
 }
 
-/// Accepts a send (already checked against its schema) as the API does: the synchronous
-/// rules, then the contact and conversation, the stored message and the app queue. Returns the
-/// message id.
-pub(crate) fn accept(
-    ctx: &mut Ctx,
-    r: types::SendMessageRequest,
+/// A send that passed the synchronous rules: where it goes and when it expires.
+pub(crate) struct Checked {
+    target: Target,
+    expires: Option<Duration>,
+}
+
+/// The synchronous rules of a send (already checked against its schema), changing nothing:
+/// the message kinds, the recipient for the processing mode, the metadata rules, `ttl`, and
+/// room in the app's queue.
+pub(crate) fn check(
+    ctx: &Ctx,
+    r: &types::SendMessageRequest,
     conversation_metadata: Option<&Value>,
-) -> Result<String, ApiFailure> {
+) -> Result<Checked, ApiFailure> {
     check_app_message(&r.message)?;
     let dispatch_only = r.processing_strategy == Some(types::ProcessingStrategy::DispatchOnly);
-    let mut t = target(
+    let target = target(
         ctx,
         &r.app_id,
         &r.recipient,
@@ -304,6 +310,20 @@ pub(crate) fn accept(
     }
     let expires = r.ttl.as_deref().map(ttl).transpose()?.map(|d| ctx.at + d);
     delivery::ensure_room(ctx, &r.app_id)?;
+    Ok(Checked { target, expires })
+}
+
+/// Accepts a send as the API does: [`check`], then the contact and conversation, the stored
+/// message and the app queue. Returns the message id.
+pub(crate) fn accept(
+    ctx: &mut Ctx,
+    r: types::SendMessageRequest,
+    conversation_metadata: Option<&Value>,
+) -> Result<String, ApiFailure> {
+    let Checked {
+        target: mut t,
+        expires,
+    } = check(ctx, &r, conversation_metadata)?;
     // Nothing can fail from here on.
     let (contact_id, conversation_id) = commit(ctx, &r.app_id, &mut t);
     if let Some(c) = ctx.p.conv.conversations.get_mut(&conversation_id) {

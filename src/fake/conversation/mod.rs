@@ -23,7 +23,7 @@ pub(crate) use contacts::{create_from as create_contact, remove as delete_contac
 pub(crate) use delivery::refuse;
 pub use delivery::Timings;
 pub(crate) use inbound::{inbound, inbound_event};
-pub(crate) use messages::accept;
+pub(crate) use messages::{accept, check as check_send};
 pub(crate) use notify::notify_batch;
 
 use crate::fake::core::server::Handler;

@@ -262,7 +262,7 @@ async fn call(
             &headers,
             body,
             failure.into(),
-        );
+        ).await;
     };
     let mut path: Vec<(String, String)> = param_names(&op.path)
         .zip(params.iter())
@@ -279,7 +279,7 @@ async fn call(
     };
     finish(
         &shared, &conn, &op.id, &method, &uri, &headers, body, outcome,
-    )
+    ).await
 }
 
 fn body_failure(shared: &Shared, e: BytesRejection) -> ApiFailure {
@@ -502,7 +502,7 @@ async fn token(
         &headers,
         body,
         outcome,
-    )
+    ).await
 }
 
 async fn unknown(
@@ -524,12 +524,12 @@ async fn unknown(
         &headers,
         body,
         failure.into(),
-    )
+    ).await
 }
 
-/// Logs the request and turns the outcome into a response.
+/// Logs the request and turns the outcome into a response; a dropped connection never answers.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+async fn finish(
     shared: &Shared,
     conn: &Conn,
     operation: &str,
@@ -563,9 +563,9 @@ fn finish(
             headers,
         } => json_response(status, body, headers),
         Outcome::Drop => {
+            // The connection task closes the connection; this request waits until then.
             conn.0.notify_one();
-            // The connection task ends the connection; this answer is never sent.
-            json_response(500, Bytes::new(), vec![])
+            std::future::pending().await
         }
     }
 }

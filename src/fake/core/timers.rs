@@ -4,7 +4,7 @@
 use super::ctx::{Ctx, Effects};
 use super::state::Shared;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -44,6 +44,8 @@ pub(crate) struct Timers {
     changed: Notify,
     /// Held while due tasks run, so the background runner and `advance` never interleave.
     running: Mutex<()>,
+    /// Tasks taken off the heap whose effects are not carried out yet.
+    in_flight: AtomicUsize,
 }
 
 impl Timers {
@@ -59,22 +61,28 @@ impl Timers {
         self.changed.notify_one();
     }
 
+    /// Tasks waiting or running.
     pub fn pending(&self) -> usize {
-        self.lock().len()
+        let heap = self.lock();
+        heap.len() + self.in_flight.load(Ordering::Acquire)
     }
 
-    /// Tasks due at or before `at`.
+    /// Tasks due at or before `at`, or running.
     pub fn due_by(&self, at: Duration) -> usize {
-        self.lock().iter().filter(|e| e.due <= at).count()
+        let heap = self.lock();
+        heap.iter().filter(|e| e.due <= at).count() + self.in_flight.load(Ordering::Acquire)
     }
 
     fn next_due(&self) -> Option<Duration> {
         self.lock().peek().map(|e| e.due)
     }
 
+    /// The next task due by `now`, counted in flight (under the heap's lock, so that an idle
+    /// check never sees it neither waiting nor running).
     fn pop_due(&self, now: Duration) -> Option<Entry> {
         let mut heap = self.lock();
         if heap.peek().is_some_and(|e| e.due <= now) {
+            self.in_flight.fetch_add(1, Ordering::AcqRel);
             heap.pop()
         } else {
             None
@@ -105,6 +113,7 @@ pub(crate) fn run_due(shared: &Arc<Shared>) {
             ctx.effects
         };
         apply(shared, &entry.project, effects);
+        shared.timers.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
