@@ -225,7 +225,11 @@ fn main() {
             .start()
             .await
             .unwrap();
-        let fake_app = fake.create_app("bench", &[types::ConversationChannel::Sms]);
+        // CONVERSATION mode: the bench sends to a contact id, which DISPATCH apps refuse.
+        let mut app = sinch_conversation::fake::app_request("bench", &[types::ConversationChannel::Sms]);
+        app.processing_mode = Some(types::ProcessingMode::Conversation);
+        let fake_app = fake.create_app_with(&app).unwrap().id.unwrap();
+
         let fake_client = fake
             .client_builder()
             .credentials(Credentials::basic("key", "secret"))

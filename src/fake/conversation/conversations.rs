@@ -170,7 +170,7 @@ pub(crate) fn recent(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             let key = last.map_or(id, |(k, _)| k).clone();
             let entry = types::ConversationRecentMessage {
                 conversation: Some(c.clone()),
-                last_message: last.map(|(_, m)| m.item.clone()),
+                last_message: last.map(|(_, m)| (*m.item).clone()),
             };
             (key, entry)
         })
@@ -329,7 +329,7 @@ pub(crate) fn inject_message(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailu
             source: Source::Conversation,
             kept_until: None,
             deleted: false,
-            item: message,
+            item: Box::new(message),
         },
     );
     Reply::empty()

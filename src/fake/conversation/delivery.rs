@@ -111,7 +111,6 @@ pub(crate) struct Outbound {
     pub mode: types::ProcessingMode,
     /// The identities to try, in order.
     pub candidates: Vec<types::ChannelIdentity>,
-    pub message: Option<types::AppMessage>,
     /// The send's `message_metadata` (`event_metadata`), reported in each delivery report.
     pub metadata: String,
     pub content_type: Option<types::MessageContentType>,
@@ -272,7 +271,6 @@ pub(crate) fn refuse(ctx: &mut Ctx, app_id: &str, why: &str) {
         conversation_id: String::new(),
         mode,
         candidates: vec![],
-        message: None,
         metadata: String::new(),
         content_type: None,
         channel_properties: HashMap::new(),
@@ -336,7 +334,7 @@ fn verdict(
     if out.kind == Kind::Event && matches!(channel, Channel::Sms | Channel::Mms) {
         return Err(reason(Code::UnsupportedOperation));
     }
-    if let Some(m) = &out.message {
+    if let Some(m) = message_of(ctx, out) {
         check_content(ctx, m, channel)?;
         check_window(ctx, out, m, identity)?;
         if *channel == Channel::Mms
@@ -613,6 +611,12 @@ fn check_window(
     }
 }
 
+/// The app message of a message on its way, as stored (events have none).
+fn message_of<'c>(ctx: &'c Ctx, out: &Outbound) -> Option<&'c types::AppMessage> {
+    let stored = ctx.p.conv.messages.get(&out.id)?;
+    stored.item.app_message.as_ref()
+}
+
 /// The channel identity as reports carry it: the app's id on app-scoped channels, else `""`.
 fn reported(out: &Outbound, identity: &types::ChannelIdentity) -> types::ChannelIdentity {
     let mut i = identity.clone();
@@ -630,7 +634,7 @@ fn submitted(ctx: &mut Ctx, out: &Outbound, identity: &types::ChannelIdentity) {
         conversation_id: Some(out.conversation_id.clone()),
         channel_identity: Some(reported(out, identity)),
         contact_id: Some(out.contact_id.clone()),
-        submitted_message: out.message.clone(),
+        submitted_message: message_of(ctx, out).cloned(),
         metadata: Some(out.metadata.clone()),
         processing_mode: Some(out.mode.clone()),
     };

@@ -42,7 +42,7 @@ pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             source: Source::of(&t.mode),
             kept_until: kept,
             deleted: false,
-            item: event,
+            item: Box::new(event),
         },
     );
     let out = Outbound {
@@ -53,7 +53,6 @@ pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         conversation_id,
         mode: t.mode,
         candidates: t.candidates,
-        message: None,
         metadata: r.event_metadata.unwrap_or_default(),
         content_type: None,
         channel_properties: Default::default(),
@@ -107,7 +106,7 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             source: Source::Conversation,
             kept_until: None,
             deleted: false,
-            item: event,
+            item: Box::new(event),
         },
     );
     Reply::json(&types::InjectEventResponse {
@@ -154,7 +153,7 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         .filter(|(_, e)| e.visible(Source::Conversation, at))
         .filter(|(_, e)| conversation.is_none_or(|c| e.item.conversation_id.as_deref() == Some(c)))
         .filter(|(_, e)| contact.is_none_or(|c| e.item.contact_id.as_deref() == Some(c)))
-        .map(|(k, e)| (k.clone(), e.item.clone()))
+        .map(|(k, e)| (k.clone(), (*e.item).clone()))
         .collect();
     let (events, next_page_token) = page(items, req, true)?;
     Reply::json(&types::ListEventsResponse {

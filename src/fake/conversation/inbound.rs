@@ -124,7 +124,7 @@ pub(crate) fn receive(
                     source: Source::of(&mode),
                     kept_until: kept,
                     deleted: false,
-                    item: stored.clone(),
+                    item: Box::new(stored.clone()),
                 },
             );
             let inbound = types::InboundMessage {
@@ -166,7 +166,7 @@ pub(crate) fn receive(
                     source: Source::of(&mode),
                     kept_until: kept,
                     deleted: false,
-                    item: stored,
+                    item: Box::new(stored),
                 },
             );
             let inbound = types::InboundEvent {

@@ -36,11 +36,21 @@ const MAX_CONVERSATION_METADATA: usize = 2048;
 const TTL_SECONDS: std::ops::RangeInclusive<u64> = 3..=315_576_000_000;
 
 pub(crate) fn check_app_message(m: &types::AppMessage) -> Result<(), ApiFailure> {
-    let v = serde_json::to_value(m).unwrap_or_default();
+    let kinds = [
+        m.text_message.is_some(),
+        m.media_message.is_some(),
+        m.card_message.is_some(),
+        m.carousel_message.is_some(),
+        m.choice_message.is_some(),
+        m.location_message.is_some(),
+        m.list_message.is_some(),
+        m.template_message.is_some(),
+        m.contact_info_message.is_some(),
+    ];
     let set: Vec<&str> = APP_MESSAGE_KINDS
         .iter()
-        .copied()
-        .filter(|k| v.get(k).is_some_and(|x| !x.is_null()))
+        .zip(kinds)
+        .filter_map(|(name, set)| set.then_some(*name))
         .collect();
     match set.len() {
         1 => Ok(()),
@@ -347,7 +357,7 @@ pub(crate) fn accept(
     let metadata = r.message_metadata.clone().unwrap_or_default();
     let message = types::ConversationMessage {
         accept_time: Some(ctx.now),
-        app_message: Some(r.message.clone()),
+        app_message: Some(r.message),
         channel_identity: first.clone(),
         contact_id: Some(contact_id.clone()),
         conversation_id: Some(conversation_id.clone()),
@@ -367,7 +377,7 @@ pub(crate) fn accept(
             source: Source::of(&t.mode),
             kept_until: kept,
             deleted: false,
-            item: message,
+            item: Box::new(message),
         },
     );
     let out = Outbound {
@@ -378,7 +388,6 @@ pub(crate) fn accept(
         conversation_id,
         mode: t.mode,
         candidates: t.candidates,
-        message: Some(r.message),
         metadata,
         content_type: r.message_content_type,
         channel_properties: r.channel_properties.into_iter().collect::<HashMap<_, _>>(),
@@ -522,7 +531,7 @@ impl Filter {
     }
 
     fn view(&self, m: &Stored<types::ConversationMessage>) -> types::ConversationMessage {
-        let mut item = m.item.clone();
+        let mut item = (*m.item).clone();
         if self.without_metadata {
             item.metadata = Some(String::new());
         }

@@ -78,7 +78,8 @@ pub(crate) struct Stored<T> {
     pub kept_until: Option<Duration>,
     /// Deleted through the API (kept for inspection).
     pub deleted: bool,
-    pub item: T,
+    /// Boxed: messages are large and kept by the thousand in a B-tree.
+    pub item: Box<T>,
 }
 
 impl<T> Stored<T> {

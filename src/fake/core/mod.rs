@@ -4,6 +4,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod callbacks;
+pub(crate) mod check;
 pub(crate) mod clock;
 pub(crate) mod ctx;
 pub(crate) mod faults;

@@ -17,12 +17,13 @@ use super::{auth::Tokens, clock::Clock};
 use crate::fake::{self, Config};
 use crate::Error;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Extension, RawPathParams, State};
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{on, MethodFilter};
 use axum::Router;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -104,15 +105,9 @@ fn router(shared: Arc<Shared>) -> Router {
         let group = Arc::new(group);
         let route = on(
             filter,
-            move |state: State<Arc<Shared>>,
-                  conn: Extension<Conn>,
-                  params: RawPathParams,
-                  method: Method,
-                  uri: Uri,
-                  headers: HeaderMap,
-                  body: Result<Bytes, BytesRejection>| {
+            move |state: State<Arc<Shared>>, params: RawPathParams, req: Request| {
                 let group = group.clone();
-                async move { call(state, conn, group, params, method, uri, headers, body).await }
+                async move { call(state, group, params, req).await }
             },
         );
         match service {
@@ -125,7 +120,6 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest("/_fake", fake::control::routes())
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)
-        .layer(DefaultBodyLimit::max(shared.cfg.max_body))
         .with_state(shared)
 }
 
@@ -233,36 +227,42 @@ fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A request's parts and its body, read up to the size limit.
+async fn read(shared: &Shared, req: Request) -> (Parts, Result<Bytes, ApiFailure>) {
+    let (parts, body) = req.into_parts();
+    let limit = shared.cfg.max_body;
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(ApiFailure::new(
+            413,
+            format!("the request body is larger than {limit} bytes"),
+        )),
+        Err(e) => Err(ApiFailure::bad_request(format!(
+            "could not read the request body: {e}"
+        ))),
+    };
+    (parts, body)
+}
+
 async fn call(
     State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<Conn>,
     group: Arc<Group>,
     params: RawPathParams,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Response {
-    let last = uri.path().rsplit('/').next().unwrap_or_default();
+    let (parts, body) = read(&shared, req).await;
+    let last = parts.uri.path().rsplit('/').next().unwrap_or_default();
     let verb = last.rsplit_once(':').map(|(_, v)| v);
     let picked = group
         .iter()
         .find(|(suffix, _, _)| suffix.is_some() && *suffix == verb)
         .or_else(|| group.iter().find(|(suffix, _, _)| suffix.is_none()));
-    let body = body.map_err(|e| body_failure(&shared, e));
     let Some(&(suffix, op, handler)) = picked else {
-        let failure = ApiFailure::new(404, format!("no operation at {method} {}", uri.path()));
-        return finish(
-            &shared,
-            &conn,
-            "unknown",
-            &method,
-            &uri,
-            &headers,
-            body,
-            failure.into(),
-        ).await;
+        let failure = ApiFailure::new(
+            404,
+            format!("no operation at {} {}", parts.method, parts.uri.path()),
+        );
+        return finish(&shared, "unknown", &parts, body, failure.into()).await;
     };
     let mut path: Vec<(String, String)> = param_names(&op.path)
         .zip(params.iter())
@@ -274,24 +274,21 @@ async fn call(
         }
     }
     let outcome = match &body {
-        Ok(bytes) => run(&shared, op, handler, path, &uri, &headers, bytes).await,
+        Ok(bytes) => {
+            run(
+                &shared,
+                op,
+                handler,
+                path,
+                &parts.uri,
+                &parts.headers,
+                bytes,
+            )
+            .await
+        }
         Err(f) => f.clone().into(),
     };
-    finish(
-        &shared, &conn, &op.id, &method, &uri, &headers, body, outcome,
-    ).await
-}
-
-fn body_failure(shared: &Shared, e: BytesRejection) -> ApiFailure {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        let limit = shared.cfg.max_body;
-        ApiFailure::new(
-            413,
-            format!("the request body is larger than {limit} bytes"),
-        )
-    } else {
-        ApiFailure::bad_request(format!("could not read the request body: {e}"))
-    }
+    finish(&shared, &op.id, &parts, body, outcome).await
 }
 
 async fn run(
@@ -380,7 +377,7 @@ fn checked(
         match p.location {
             Location::Path => {
                 if let Some((_, v)) = path.iter().find(|(k, _)| *k == p.name) {
-                    schema::check_param(op, p, v).map_err(invalid)?;
+                    schema::check_param(p, v).map_err(invalid)?;
                 }
             }
             Location::Query => {
@@ -388,7 +385,7 @@ fn checked(
                 let mut any = false;
                 for (_, v) in values.by_ref() {
                     any = true;
-                    schema::check_param(op, p, v).map_err(invalid)?;
+                    schema::check_param(p, v).map_err(invalid)?;
                 }
                 if p.required && !any {
                     return Err(ApiFailure::bad_request(format!(
@@ -466,23 +463,16 @@ async fn fault(shared: &Shared, operation: &str) -> Result<(), Outcome> {
     }
 }
 
-async fn token(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<Conn>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = body.map_err(|e| body_failure(&shared, e));
+async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = read(&shared, req).await;
     let outcome = match (&body, fault(&shared, "oauth2.token").await) {
         (_, Err(o)) => o,
         (Err(f), _) => f.clone().into(),
-        (Ok(_), _) if method != Method::POST => {
+        (Ok(_), _) if parts.method != Method::POST => {
             ApiFailure::new(405, "the token endpoint takes POST").into()
         }
         (Ok(form), Ok(())) => {
-            let authorization = header(&headers, header::AUTHORIZATION);
+            let authorization = header(&parts.headers, header::AUTHORIZATION);
             let now = shared.clock.elapsed();
             let expires_at = shared.clock.wall(now + shared.cfg.token_ttl).timestamp();
             let (status, body) = shared.tokens.token(now, expires_at, authorization, form);
@@ -493,59 +483,33 @@ async fn token(
             }
         }
     };
-    finish(
-        &shared,
-        &conn,
-        "oauth2.token",
-        &method,
-        &uri,
-        &headers,
-        body,
-        outcome,
-    ).await
+    finish(&shared, "oauth2.token", &parts, body, outcome).await
 }
 
-async fn unknown(
-    State(shared): State<Arc<Shared>>,
-    Extension(conn): Extension<Conn>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let failure = ApiFailure::new(404, format!("no operation at {method} {}", uri.path()));
-    let body = body.map_err(|e| body_failure(&shared, e));
-    finish(
-        &shared,
-        &conn,
-        "unknown",
-        &method,
-        &uri,
-        &headers,
-        body,
-        failure.into(),
-    ).await
+async fn unknown(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = read(&shared, req).await;
+    let failure = ApiFailure::new(
+        404,
+        format!("no operation at {} {}", parts.method, parts.uri.path()),
+    );
+    finish(&shared, "unknown", &parts, body, failure.into()).await
 }
 
 /// Logs the request and turns the outcome into a response; a dropped connection never answers.
-#[allow(clippy::too_many_arguments)]
 async fn finish(
     shared: &Shared,
-    conn: &Conn,
     operation: &str,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    parts: &Parts,
     body: Result<Bytes, ApiFailure>,
     outcome: Outcome,
 ) -> Response {
     if shared.cfg.record_requests {
         shared.log.push(RecordedRequest {
             operation: operation.to_owned(),
-            method: method.to_string(),
-            path: uri.path().to_owned(),
-            query: uri.query().map(str::to_owned),
-            auth_scheme: header(headers, header::AUTHORIZATION)
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            auth_scheme: header(&parts.headers, header::AUTHORIZATION)
                 .and_then(|a| a.split_whitespace().next())
                 .map(str::to_owned),
             body: body.unwrap_or_default(),
@@ -564,7 +528,9 @@ async fn finish(
         } => json_response(status, body, headers),
         Outcome::Drop => {
             // The connection task closes the connection; this request waits until then.
-            conn.0.notify_one();
+            if let Some(conn) = parts.extensions.get::<Conn>() {
+                conn.0.notify_one();
+            }
             std::future::pending().await
         }
     }

@@ -93,10 +93,11 @@ impl Store {
 
     /// A project and the id generator at once (both are borrowed by handlers).
     pub fn split(&mut self, id: &str) -> (&mut Project, &mut ulid::Generator) {
-        let project = self
-            .projects
-            .entry(id.to_owned())
-            .or_insert_with(|| Project::new(id));
+        // Looked up before it is created: no key is allocated on the hot path.
+        if !self.projects.contains_key(id) {
+            self.projects.insert(id.to_owned(), Project::new(id));
+        }
+        let project = self.projects.get_mut(id).expect("inserted above");
         (project, &mut self.ids)
     }
 }

@@ -57,8 +57,14 @@ impl Timers {
             project: project.to_owned(),
             task,
         };
-        self.lock().push(entry);
-        self.changed.notify_one();
+        let mut heap = self.lock();
+        // The runner sleeps until the earliest task; only an earlier one needs to wake it.
+        let earlier = heap.peek().is_none_or(|first| due < first.due);
+        heap.push(entry);
+        drop(heap);
+        if earlier {
+            self.changed.notify_one();
+        }
     }
 
     /// Tasks waiting or running.
