@@ -17,9 +17,11 @@
 //! ```
 
 mod events;
+mod parse;
 mod verify;
 
-pub use events::{known_kinds, parse, Envelope, Event, ParseError};
+pub use events::{known_kinds, Envelope, Event, ParseError};
+pub use parse::parse;
 pub use verify::{
     sign, signed_headers, HeaderSource, SignatureError, Verifier, ALGORITHM, ALGORITHM_HEADER,
     DEFAULT_TOLERANCE, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
