@@ -68,15 +68,29 @@
 
 mod dedup;
 mod events;
+#[cfg(feature = "axum")]
+mod extract;
 mod intake;
 mod parse;
+#[cfg(feature = "tower")]
+mod receiver;
+#[cfg(feature = "tower")]
+mod service;
 mod verify;
 
 pub use dedup::{dedup_key, Claim, DedupKey, DedupStore, MemoryDedup, StoreError};
 pub use events::{known_kinds, Envelope, Event, ParseError};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use extract::Callback;
 pub use intake::{Admitted, Intake, Rejection, DEFAULT_MAX_BODY};
 pub use parse::parse;
-
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use receiver::{Ack, BoxError, Handler, OrderBy, Receiver, ReceiverBuilder, Stats};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use service::{ReceiverLayer, ReceiverService, WithReceiver};
 pub use verify::{
     sign, signed_headers, HeaderSource, SignatureError, Verifier, ALGORITHM, ALGORITHM_HEADER,
     DEFAULT_TOLERANCE, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
