@@ -11,6 +11,7 @@ use futures_core::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -181,13 +182,15 @@ pub trait DedupStore: Send + Sync + 'static {
 
 /// The default [`DedupStore`]: keys of one process, in memory, bounded.
 ///
-/// Keeps at most `capacity` keys (each as a 128-bit digest, about 60 bytes with its
+/// Keeps at most `capacity` keys (each as a 128-bit keyed hash, about 100 bytes with its
 /// bookkeeping) for at most `retention`; when full, the oldest key is forgotten first. A copy
 /// that arrives after its key was forgotten is handed over again, so size it as callbacks per
 /// second times the longest redelivery delay you want covered. An in-progress claim older than
 /// `lease` can be taken over (its handler is presumed stuck).
 pub struct MemoryDedup {
     state: Mutex<State>,
+    /// Two independently keyed SipHash hashers: 128 bits per key, random per process.
+    hashers: (RandomState, RandomState),
     capacity: usize,
     retention: Duration,
     lease: Duration,
@@ -234,6 +237,7 @@ impl MemoryDedup {
     pub fn new(capacity: usize) -> Self {
         MemoryDedup {
             state: Mutex::new(State::default()),
+            hashers: (RandomState::new(), RandomState::new()),
             capacity: capacity.max(1),
             retention: Duration::from_secs(24 * 3600),
             lease: Duration::from_secs(300),
@@ -272,14 +276,14 @@ impl MemoryDedup {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn digest(key: &DedupKey) -> u128 {
-        let d = Sha256::digest(key.0.as_bytes());
-        u128::from_le_bytes(d[..16].try_into().expect("16 bytes"))
+    fn digest(&self, key: &DedupKey) -> u128 {
+        let (a, b) = &self.hashers;
+        (u128::from(a.hash_one(&key.0)) << 64) | u128::from(b.hash_one(&key.0))
     }
 
     /// [`DedupStore::claim`] as if the time were `now` (for tests of expiry).
     pub fn claim_at(&self, key: &DedupKey, now: Instant) -> Claim {
-        let id = Self::digest(key);
+        let id = self.digest(key);
         let mut st = self.lock();
         st.expire(now, self.retention);
         match st.marks.get_mut(&id) {
@@ -298,7 +302,7 @@ impl MemoryDedup {
 
     /// [`DedupStore::complete`] as if the time were `now`.
     pub fn complete_at(&self, key: &DedupKey, now: Instant) {
-        let id = Self::digest(key);
+        let id = self.digest(key);
         let mut st = self.lock();
         match st.marks.get_mut(&id) {
             Some(m) => m.done = true,
@@ -309,7 +313,7 @@ impl MemoryDedup {
 
     /// [`DedupStore::release`].
     pub fn release_now(&self, key: &DedupKey) {
-        let id = Self::digest(key);
+        let id = self.digest(key);
         let mut st = self.lock();
         if st.marks.get(&id).is_some_and(|m| !m.done) {
             st.marks.remove(&id);

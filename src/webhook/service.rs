@@ -180,7 +180,7 @@ where
         }
     };
     match receiver.receive(&parts.headers, &body).await {
-        Ok(()) => plain(StatusCode::OK, "ok"),
+        Ok(()) => ok(),
         Err(rejection) => {
             let status = rejection.status();
             let mut r = plain(status, &rejection.to_string());
@@ -192,6 +192,15 @@ where
             r
         }
     }
+}
+
+fn ok() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(b"ok")));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
