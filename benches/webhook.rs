@@ -10,6 +10,7 @@
 //! - serde's derived `Deserialize` for `MessageInboundEvent`, as if the kind were known before
 //!   reading the body;
 //! - `webhook::parse`: the typed parse (one pass, see `src/webhook/parse.rs`);
+//! - `MemoryDedup` claiming and completing a new key (what recognising copies costs);
 //! - `Verifier::verify_at`: the signature check alone;
 //! - `Verifier::verify_and_parse_at`: both.
 //!
@@ -39,7 +40,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use sinch_conversation::types;
 use sinch_conversation::webhook::{
-    self, Claim, DedupKey, DedupStore, Event, Intake, Receiver, StoreError, Verifier,
+    self, Claim, DedupKey, DedupStore, Event, Intake, MemoryDedup, Receiver, StoreError, Verifier,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -154,6 +155,17 @@ fn parse_phase() {
         typed
     );
 
+    // Distinct callbacks' keys; the store is sized so it never evicts.
+    let keys: Vec<_> = (0..n + chunk)
+        .map(|i| {
+            let body = String::from_utf8(body.clone())
+                .unwrap()
+                .replace("01HZX0MSG00000000000000002", &format!("{i:0>26}"));
+            webhook::dedup_key(&webhook::parse(body.as_bytes()).unwrap(), body.as_bytes())
+        })
+        .collect();
+    let store = MemoryDedup::new(keys.len() * 8);
+    let next = std::cell::Cell::new(0usize);
     let contenders: Vec<Contender<'_>> = vec![
         (
             "serde_json::Value (untyped floor)",
@@ -181,6 +193,18 @@ fn parse_phase() {
             "webhook::parse (typed)",
             Box::new(|| {
                 black_box(webhook::parse(black_box(&body)).unwrap());
+            }),
+        ),
+        (
+            "MemoryDedup claim + complete, distinct keys",
+            Box::new(|| {
+                // A distinct key each time, as a stream of new callbacks would give.
+                let i = next.get();
+                next.set(i + 1);
+                let key = keys[i % keys.len()].clone();
+                let t = Instant::now();
+                black_box(store.claim_at(&key, t));
+                store.complete_at(&key, t);
             }),
         ),
         (
