@@ -138,7 +138,48 @@ struct Shared {
 /// through a bounded queue. Cheap to clone; every clone is the same receiver.
 ///
 /// Serve it with [`Receiver::service`] (tower, hyper, axum), or call [`Receiver::receive`]
-/// from any framework.
+/// from any framework:
+///
+/// ```
+/// use sinch_conversation::webhook::{self, Ack, Event, Handler, OrderBy, Receiver, Verifier};
+/// use std::time::Duration;
+///
+/// /// A handler with state of its own.
+/// struct Inbox(tokio::sync::mpsc::Sender<String>);
+///
+/// impl Handler for Inbox {
+///     async fn handle(&self, event: Event) -> Result<(), webhook::BoxError> {
+///         if let Event::MessageInbound(e) = event {
+///             let text = e.message.contact_message.text_message.map(|t| t.text);
+///             self.0.send(text.unwrap_or_default()).await?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (tx, mut texts) = tokio::sync::mpsc::channel(16);
+/// let receiver = Receiver::builder(Verifier::new("secret"))
+///     .order_by(OrderBy::Contact)
+///     .ack(Ack::Handled { within: Duration::from_secs(2) })
+///     .start(Inbox(tx));
+///
+/// // What a framework hands you: the headers and the raw body.
+/// let body = br#"{"app_id":"a","message":{"id":"m1","contact_id":"c1","contact_message":{"text_message":{"text":"hi"}}}}"#;
+/// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+/// let headers = webhook::signed_headers(b"secret", body, "nonce-1", now);
+/// assert!(receiver.receive(&headers, body).await.is_ok()); // answer 200
+/// assert_eq!(texts.recv().await.as_deref(), Some("hi"));
+///
+/// // The API's redelivery: another nonce, the same callback. Answered 200, not handed over.
+/// let again = webhook::signed_headers(b"secret", body, "nonce-2", now);
+/// let rejection = receiver.receive(&again, body).await.unwrap_err();
+/// assert_eq!(rejection.status(), 200);
+/// assert_eq!(receiver.stats().duplicates, 1);
+/// receiver.shutdown().await;
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Receiver {
     shared: Arc<Shared>,
