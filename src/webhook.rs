@@ -63,8 +63,11 @@
 //!   done lets the redelivered copy be handled again (at-least-once); make that handler
 //!   idempotent, for example keyed by [`dedup_key`] in your database. An in-memory store
 //!   forgets on restart and is per instance: several instances need a shared [`DedupStore`].
-//!   A copy arriving after its key was evicted is handed over again. Order holds for events
-//!   the API delivers in order (per webhook it retries one callback before sending the next).
+//!   A copy arriving after its key was evicted is handed over again. [`OrderBy`] keeps the
+//!   order in which callbacks were accepted; that is the order they happened in when the
+//!   sender retries a webhook's callback before sending the next, as the embedded fake does.
+//!   Sinch does not document its own ordering, so compare `accepted_time` or `event_time`
+//!   where order matters across a long outage.
 
 mod dedup;
 mod events;

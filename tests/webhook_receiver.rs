@@ -8,7 +8,7 @@ use axum::routing::post as post_route;
 use bytes::Bytes;
 use serve::{inbound, now, post, post_signed, serve_axum, serve_hyper};
 use sinch_conversation::webhook::{
-    self, Ack, Callback, Event, Intake, MemoryDedup, Receiver, Stats, Verifier,
+    self, Ack, Callback, Event, Intake, MemoryDedup, OrderBy, Receiver, Stats, Verifier,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -87,9 +87,9 @@ async fn every_outcome_gets_its_status_and_only_genuine_first_copies_reach_the_a
     let headers = webhook::signed_headers(SECRET.as_bytes(), &other, "n-1", now());
     let tampered = inbound("app", "m2", "c1", "tampered");
     assert_eq!(post(&url, &headers, tampered).await.status, 401);
-    let stale = webhook::signed_headers(SECRET.as_bytes(), &other, "n-2", now() - 301);
+    let stale = webhook::signed_headers(SECRET.as_bytes(), &other, "n-2", now() - 400);
     assert_eq!(post(&url, &stale, other.clone()).await.status, 401);
-    let future = webhook::signed_headers(SECRET.as_bytes(), &other, "n-3", now() + 301);
+    let future = webhook::signed_headers(SECRET.as_bytes(), &other, "n-3", now() + 400);
     assert_eq!(post(&url, &future, other.clone()).await.status, 401);
     assert_eq!(post(&url, &[], other.clone()).await.status, 401);
     let mut sha1 = webhook::signed_headers(SECRET.as_bytes(), &other, "n-4", now());
@@ -205,7 +205,7 @@ async fn with_ack_handled_the_answer_waits_for_the_handler_and_a_failure_is_rede
                     // Fails on its first try only.
                     Some("flaky") if n == 0 => return Err("database down".into()),
                     // Slower than the answer may wait.
-                    Some("slow") => tokio::time::sleep(Duration::from_millis(600)).await,
+                    Some("slow") => tokio::time::sleep(Duration::from_millis(1000)).await,
                     _ => {}
                 }
                 s.push(&e);
@@ -388,4 +388,46 @@ async fn the_axum_extractor_answers_for_you_and_releases_what_you_did_not_finish
     assert_eq!(post_signed(&url, "wrong", &body).await.status, 401);
     assert_eq!(post_signed(&url, SECRET, b"{").await.status, 400);
     assert_eq!(seen.ids(), ["m1"]);
+}
+
+/// Three messages of one conversation, the first slow to handle, four workers: without an
+/// order they finish out of order; with `OrderBy::Conversation` (or `Contact`) in order.
+#[tokio::test]
+async fn order_by_keeps_a_conversation_in_order_and_others_flowing() {
+    async fn run(order_by: OrderBy) -> Vec<String> {
+        let seen = Seen::default();
+        let s = seen.clone();
+        let receiver = Receiver::builder(Verifier::new(SECRET))
+            .workers(4)
+            .order_by(order_by)
+            .start(move |e: Event| {
+                let s = s.clone();
+                async move {
+                    if matches!(&e, Event::MessageInbound(m) if m.message.id.as_deref() == Some("a1")) {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    s.push(&e);
+                    Ok::<(), std::io::Error>(())
+                }
+            });
+        let url = start(&receiver).await;
+        for (id, conversation) in [("a1", "A"), ("a2", "A"), ("b1", "B"), ("a3", "A")] {
+            let body = inbound("app", id, conversation, "hi");
+            assert_eq!(post_signed(&url, SECRET, &body).await.status, 200);
+        }
+        receiver.shutdown().await;
+        seen.ids()
+    }
+    let unordered = run(OrderBy::None).await;
+    assert_eq!(
+        unordered.last().map(String::as_str),
+        Some("a1"),
+        "{unordered:?}"
+    );
+    for by in [OrderBy::Conversation, OrderBy::Contact] {
+        let ordered = run(by).await;
+        let a: Vec<_> = ordered.iter().filter(|id| id.starts_with('a')).collect();
+        assert_eq!(a, ["a1", "a2", "a3"], "{by:?}");
+        assert!(ordered.contains(&"b1".to_string()));
+    }
 }

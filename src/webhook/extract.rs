@@ -96,7 +96,7 @@ where
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return Err(Rejection::TooLarge { limit })
             }
-            Err(_) => return Err(Rejection::Unavailable("unable to read the body")),
+            Err(_) => return Err(Rejection::Unreadable),
         };
         let admitted = intake.admit(&parts.headers, &body).await?;
         Ok(Callback {

@@ -81,6 +81,10 @@ pub enum Rejection {
     /// Signed, but not a callback this crate can read: 400 (a redelivery would be the same).
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The body could not be read (the connection broke): 400; nobody is left to answer, and
+    /// the API retries a try that got no answer.
+    #[error("callback body could not be read")]
+    Unreadable,
     /// A copy of a callback already handed over: 200, so the API stops redelivering it.
     #[error("already handed over")]
     Duplicate,
@@ -105,7 +109,7 @@ impl Rejection {
         match self {
             Rejection::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Signature(_) => StatusCode::UNAUTHORIZED,
-            Rejection::Parse(_) => StatusCode::BAD_REQUEST,
+            Rejection::Parse(_) | Rejection::Unreadable => StatusCode::BAD_REQUEST,
             Rejection::Duplicate => StatusCode::OK,
             Rejection::InProgress
             | Rejection::Store(_)

@@ -1,6 +1,7 @@
 //! The receiver as a tower `Service` (for hyper, axum, tonic or any tower stack), and a
 //! `Layer` that mounts it at a path in front of another service.
 
+use super::intake::Rejection;
 use super::receiver::{BoxError, Receiver};
 use bytes::Bytes;
 use futures_core::future::BoxFuture;
@@ -173,10 +174,10 @@ where
             receiver.count_refused();
             return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
         }
-        // The connection broke mid-body: nobody is left to answer, and the API will retry.
         Err(_) => {
             receiver.count_refused();
-            return plain(StatusCode::BAD_REQUEST, "body could not be read");
+            let r = Rejection::Unreadable;
+            return plain(r.status(), &r.to_string());
         }
     };
     match receiver.receive(&parts.headers, &body).await {
