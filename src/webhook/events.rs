@@ -109,18 +109,45 @@ macro_rules! events {
                 Ok(Event::Unknown(m))
             }
 
-            /// The event made of the common fields and a payload (see `super::parse`).
-            pub(super) fn assemble(common: Common, payload: Payload) -> Event {
-                match payload {
-                    $(Payload::$variant(p) => Event::$variant(Box::new(types::$ty {
-                        app_id: common.app_id,
-                        project_id: common.project_id,
-                        accepted_time: common.accepted_time,
-                        event_time: common.event_time,
-                        message_metadata: common.message_metadata,
-                        correlation_id: common.correlation_id,
-                        $key: Slot::fill(p),
+            /// Reads `kind`'s payload field from `map` straight into a boxed event, whose
+            /// common fields [`Self::set_common`] fills in later (see `super::parse`).
+            pub(super) fn next_payload<'de, A: serde::de::MapAccess<'de>>(
+                kind: Kind,
+                map: &mut A,
+            ) -> Result<Event, A::Error> {
+                Ok(match kind {
+                    $(Kind::$variant => Event::$variant(Box::new(types::$ty {
+                        app_id: None,
+                        project_id: None,
+                        accepted_time: None,
+                        event_time: None,
+                        message_metadata: None,
+                        correlation_id: None,
+                        $key: Slot::fill(map.next_value::<types::$payload>()?),
                     })),)*
+                })
+            }
+
+            /// The known kind of this event.
+            pub(super) fn kind(&self) -> Option<Kind> {
+                match self {
+                    $(Event::$variant(_) => Some(Kind::$variant),)*
+                    Event::Unknown(_) => None,
+                }
+            }
+
+            /// Sets the fields every callback has.
+            pub(super) fn set_common(&mut self, common: Common) {
+                match self {
+                    $(Event::$variant(e) => {
+                        e.app_id = common.app_id;
+                        e.project_id = common.project_id;
+                        e.accepted_time = common.accepted_time;
+                        e.event_time = common.event_time;
+                        e.message_metadata = common.message_metadata;
+                        e.correlation_id = common.correlation_id;
+                    })*
+                    Event::Unknown(_) => {}
                 }
             }
         }
@@ -135,29 +162,6 @@ macro_rules! events {
                 match field {
                     $(stringify!($key) => Some(Kind::$variant),)*
                     _ => None,
-                }
-            }
-        }
-
-        /// A kind's payload field, deserialized into its type. Unboxed on purpose: it lives on
-        /// the stack for one parse and is moved once, into the event's box.
-        #[allow(clippy::large_enum_variant)]
-        pub(super) enum Payload { $($variant(types::$payload),)* }
-
-        impl Payload {
-            pub(super) fn kind(&self) -> Kind {
-                match self {
-                    $(Payload::$variant(_) => Kind::$variant,)*
-                }
-            }
-
-            /// Reads the value of `kind`'s payload field from `map`.
-            pub(super) fn next_value<'de, A: serde::de::MapAccess<'de>>(
-                kind: Kind,
-                map: &mut A,
-            ) -> Result<Payload, A::Error> {
-                match kind {
-                    $(Kind::$variant => map.next_value().map(Payload::$variant),)*
                 }
             }
         }

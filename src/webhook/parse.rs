@@ -3,11 +3,11 @@
 //! The kind is named by a payload field that may come after the common fields, so a derived
 //! `Deserialize` would need the whole body as a tree first (and did: that was slower than an
 //! untyped parse). Instead one visitor reads the common fields into [`Common`], the payload
-//! field into its own type when it meets it, and skips everything else without allocating.
+//! field into its boxed event when it meets it, and skips everything else without allocating.
 //! Errors are rare, so for them the body is parsed again the simple way, through a tree, which
 //! classifies the error precisely; any body either way gives the same result.
 
-use super::events::{Common, Event, Kind, ParseError, Payload};
+use super::events::{Common, Event, Kind, ParseError};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -92,7 +92,7 @@ impl<'de> Visitor<'de> for OnePassVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OnePass, A::Error> {
         let mut common = Common::default();
-        let mut payload: Option<Payload> = None;
+        let mut event: Option<Event> = None;
         let mut seen = 0u8;
         let mut once = |bit: u8| once::<A::Error>(&mut seen, bit);
         while let Some(field) = map.next_key::<Field>()? {
@@ -121,7 +121,7 @@ impl<'de> Visitor<'de> for OnePassVisitor {
                     once(32)?;
                     common.correlation_id = map.next_value()?;
                 }
-                Field::Payload(kind) => match payload.as_ref().map(Payload::kind) {
+                Field::Payload(kind) => match event.as_ref().and_then(Event::kind) {
                     Some(current) if current == kind => {
                         return Err(de::Error::custom("duplicate field"))
                     }
@@ -129,15 +129,18 @@ impl<'de> Visitor<'de> for OnePassVisitor {
                     Some(current) if current < kind => {
                         map.next_value::<IgnoredAny>()?;
                     }
-                    _ => payload = Some(Payload::next_value(kind, &mut map)?),
+                    _ => event = Some(Event::next_payload(kind, &mut map)?),
                 },
                 Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(match payload {
-            Some(p) => OnePass::Event(Event::assemble(common, p)),
+        Ok(match event {
+            Some(mut e) => {
+                e.set_common(common);
+                OnePass::Event(e)
+            }
             None => OnePass::NoKnownKind,
         })
     }
