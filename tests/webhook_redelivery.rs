@@ -23,7 +23,8 @@ use std::time::Duration;
 const SECRET: &str = "redelivery-test-secret";
 const SMS: ConversationChannel = ConversationChannel::Sms;
 
-/// What the application handled: (contact id, text), in the order handled.
+/// What the application handled: (sender, text), in the order handled. The sender is the
+/// channel identity, which both processing modes report (DISPATCH has no contacts).
 #[derive(Clone, Default)]
 struct Handled(Arc<Mutex<Vec<(String, String)>>>);
 
@@ -31,8 +32,9 @@ impl Handled {
     fn record(&self, e: &Event) {
         if let Event::MessageInbound(m) = e {
             let text = m.message.contact_message.text_message.as_ref();
+            let from = m.message.channel_identity.as_ref();
             self.0.lock().unwrap().push((
-                m.message.contact_id.clone().unwrap_or_default(),
+                from.map(|c| c.identity.clone()).unwrap_or_default(),
                 text.map(|t| t.text.clone()).unwrap_or_default(),
             ));
         }
@@ -48,8 +50,8 @@ impl Handled {
         t.sort();
         t
     }
-    /// Texts per contact, in the order handled.
-    fn per_contact(&self) -> HashMap<String, Vec<String>> {
+    /// Texts per sender, in the order handled.
+    fn per_sender(&self) -> HashMap<String, Vec<String>> {
         let mut m: HashMap<String, Vec<String>> = HashMap::new();
         for (c, t) in self.0.lock().unwrap().iter() {
             m.entry(c.clone()).or_default().push(t.clone());
@@ -105,20 +107,37 @@ async fn listen() -> (tokio::net::TcpListener, String) {
     (listener, url)
 }
 
-/// A fake whose callbacks are retried `attempts` times from `backoff`, an SMS app, and a
-/// webhook for MESSAGE_INBOUND at `url` signed with `secret`; returns the app and webhook ids.
+/// A fake whose callbacks are retried `attempts` times from `backoff`, an SMS app in
+/// `mode` (`CONVERSATION`: contacts and conversations; `DISPATCH`: neither), and a webhook
+/// for MESSAGE_INBOUND at `url` signed with `secret`; returns the app and webhook ids.
 async fn fake_with_webhook(
     url: &str,
     secret: &str,
     attempts: u32,
     backoff: Duration,
+    mode: &str,
 ) -> (Fake, String, String) {
     let fake = Fake::builder()
         .callback_retries(attempts, backoff)
         .start()
         .await
         .unwrap();
-    let app = fake.create_app("bot", &[SMS]);
+    let app: types::AppCreateRequest = serde_json::from_value(serde_json::json!({
+        "display_name": "bot",
+        "processing_mode": mode,
+        "channel_credentials": [{"channel": "SMS", "static_bearer": {"claimed_identity": "bot", "token": "bot"}}],
+    }))
+    .unwrap();
+    let app = fake
+        .client()
+        .app_create_app()
+        .body(app)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .id
+        .unwrap();
     let webhook: types::Webhook = serde_json::from_value(serde_json::json!({
         "app_id": app, "target": url, "secret": secret, "triggers": ["MESSAGE_INBOUND"]
     }))
@@ -160,13 +179,13 @@ fn chat(fake: &Fake, app: &str, round: char, per: usize) -> Vec<String> {
     sent
 }
 
-fn assert_in_order_per_contact(handled: &Handled, contacts: usize, per: usize) {
-    let per_contact = handled.per_contact();
-    assert_eq!(per_contact.len(), contacts);
-    for (contact, texts) in per_contact {
+fn assert_in_order_per_sender(handled: &Handled, senders: usize, per: usize) {
+    let per_sender = handled.per_sender();
+    assert_eq!(per_sender.len(), senders);
+    for (sender, texts) in per_sender {
         let mut sorted = texts.clone();
         sorted.sort();
-        assert_eq!(texts, sorted, "order of {contact}");
+        assert_eq!(texts, sorted, "order of {sender}");
         assert_eq!(texts.len(), per);
     }
 }
@@ -177,7 +196,8 @@ async fn a_receiver_that_is_down_for_a_while_gets_everything_once_in_order() {
     let (listener, url) = listen().await;
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let (fake, app, _) = fake_with_webhook(&url, SECRET, 12, Duration::from_millis(20)).await;
+    let (fake, app, _) =
+        fake_with_webhook(&url, SECRET, 12, Duration::from_millis(20), "DISPATCH").await;
     let sent = chat(&fake, &app, 'a', 4);
 
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -201,7 +221,7 @@ async fn a_receiver_that_is_down_for_a_while_gets_everything_once_in_order() {
     assert!(fake.wait_idle(Duration::from_secs(30)).await);
     receiver.shutdown().await;
     assert_eq!(handled.texts(), sent, "each exactly once");
-    assert_in_order_per_contact(&handled, 3, 4);
+    assert_in_order_per_sender(&handled, 3, 4);
     assert!(fake.callbacks().iter().all(|c| c.delivered));
     assert_eq!(receiver.stats().duplicates, 0);
 }
@@ -218,7 +238,8 @@ async fn a_receiver_answering_5xx_or_losing_its_answers_hands_each_over_once() {
         Receiver::builder(Verifier::new(SECRET)).order_by(OrderBy::Conversation),
     );
     serve_on(listener, &receiver, &f).await;
-    let (fake, app, _) = fake_with_webhook(&url, SECRET, 10, Duration::from_millis(10)).await;
+    let (fake, app, _) =
+        fake_with_webhook(&url, SECRET, 10, Duration::from_millis(10), "CONVERSATION").await;
 
     let mut sent = chat(&fake, &app, 'a', 2);
     assert!(fake.wait_idle(Duration::from_secs(30)).await);
@@ -240,7 +261,7 @@ async fn a_receiver_answering_5xx_or_losing_its_answers_hands_each_over_once() {
     assert_eq!(answers.iter().filter(|s| **s == 500).count(), 4);
     assert_eq!(answers.iter().filter(|s| **s == 502).count(), 5);
     assert_eq!(handled.texts(), sent, "each exactly once");
-    assert_in_order_per_contact(&handled, 3, 4);
+    assert_in_order_per_sender(&handled, 3, 4);
     let s = receiver.stats();
     assert_eq!((s.accepted, s.duplicates), (12, 5), "{s:?}");
 }
@@ -263,14 +284,15 @@ async fn a_slow_application_gets_backpressure_not_loss_and_keeps_order() {
             }
         });
     serve_on(listener, &receiver, &Front::default()).await;
-    let (fake, app, _) = fake_with_webhook(&url, SECRET, 14, Duration::from_millis(5)).await;
+    let (fake, app, _) =
+        fake_with_webhook(&url, SECRET, 14, Duration::from_millis(5), "DISPATCH").await;
 
     let sent = chat(&fake, &app, 'a', 8);
     assert!(fake.wait_idle(Duration::from_secs(60)).await);
     receiver.shutdown().await;
 
     assert_eq!(handled.texts(), sent, "each exactly once");
-    assert_in_order_per_contact(&handled, 3, 8);
+    assert_in_order_per_sender(&handled, 3, 8);
     let s = receiver.stats();
     assert!(s.unavailable > 0, "the queue filled up: {s:?}");
     assert_eq!((s.accepted, s.handled, s.duplicates), (24, 24, 0), "{s:?}");
@@ -303,7 +325,8 @@ async fn with_ack_handled_a_handler_slower_than_the_answer_still_runs_once() {
             }
         });
     serve_on(listener, &receiver, &Front::default()).await;
-    let (fake, app, _) = fake_with_webhook(&url, SECRET, 12, Duration::from_millis(20)).await;
+    let (fake, app, _) =
+        fake_with_webhook(&url, SECRET, 12, Duration::from_millis(20), "CONVERSATION").await;
 
     let sent = chat(&fake, &app, 'a', 1);
     assert!(fake.wait_idle(Duration::from_secs(60)).await);
@@ -330,7 +353,8 @@ async fn forged_stale_and_tampered_callbacks_never_reach_the_application() {
     serve_on(listener, &receiver, &f).await;
 
     // A genuine callback, captured on its way in.
-    let (fake, app, _) = fake_with_webhook(&url, SECRET, 3, Duration::from_millis(10)).await;
+    let (fake, app, _) =
+        fake_with_webhook(&url, SECRET, 3, Duration::from_millis(10), "DISPATCH").await;
     fake.inbound_text(&app, SMS, "+15550101", "genuine")
         .unwrap();
     assert!(fake.wait_idle(Duration::from_secs(10)).await);
@@ -349,8 +373,14 @@ async fn forged_stale_and_tampered_callbacks_never_reach_the_application() {
         .replace("genuine", "tampered");
     assert_eq!(post(&url, &as_pairs, tampered).await.status, 401);
     // Forged: a webhook whose secret the receiver does not know (the fake retries the 401s).
-    let (forger, forger_app, _) =
-        fake_with_webhook(&url, "someone-elses-secret", 2, Duration::from_millis(10)).await;
+    let (forger, forger_app, _) = fake_with_webhook(
+        &url,
+        "someone-elses-secret",
+        2,
+        Duration::from_millis(10),
+        "DISPATCH",
+    )
+    .await;
     forger
         .inbound_text(&forger_app, SMS, "+15550109", "forged")
         .unwrap();
@@ -381,7 +411,7 @@ async fn rotating_the_webhook_secret_loses_nothing() {
     let receiver = recording_receiver(&handled, Receiver::builder(verifier));
     serve_on(listener, &receiver, &Front::default()).await;
     let (fake, app, webhook_id) =
-        fake_with_webhook(&url, SECRET, 3, Duration::from_millis(10)).await;
+        fake_with_webhook(&url, SECRET, 3, Duration::from_millis(10), "DISPATCH").await;
 
     fake.inbound_text(&app, SMS, "+15550101", "before").unwrap();
     let patch: types::Webhook = serde_json::from_value(serde_json::json!({
