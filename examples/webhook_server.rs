@@ -6,6 +6,10 @@
 //!
 //! Point a webhook (target `https://<your tunnel>/callbacks`, with the same secret) at it, or try
 //! it locally: `cargo run --example webhook_server -- --self-test` signs and posts one callback.
+//!
+//! This is the hand-wired minimum. `webhook::Receiver` (feature `tower`, see
+//! `examples/reply_bot.rs`) also recognises redelivered copies, answers 503 instead of dropping
+//! when your code is busy, and keeps order and drains on shutdown.
 
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
 use sinch_conversation::webhook::{self, Event, Verifier, WebhookError};
@@ -27,9 +31,10 @@ async fn callback(
             StatusCode::UNAUTHORIZED
         }
         Err(WebhookError::Parse(e)) => {
-            // Signed but unreadable: acknowledge so it is not redelivered forever, and log it.
+            // Signed but unreadable: a redelivery would be the same bytes. Sinch does not retry
+            // a 4xx; log it.
             eprintln!("unparseable callback: {e}");
-            StatusCode::OK
+            StatusCode::BAD_REQUEST
         }
         Err(e) => {
             eprintln!("callback error: {e}");

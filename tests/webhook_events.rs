@@ -215,3 +215,52 @@ proptest! {
         let _ = webhook::parse(body.as_bytes());
     }
 }
+
+/// `parse` skims the field names, then deserializes the bytes straight into the kind's type.
+/// It must pick the same kind and produce the same value as going through a JSON tree.
+#[test]
+fn the_direct_parse_agrees_with_a_parse_through_a_tree() {
+    fn through_tree(body: &[u8]) -> Value {
+        let tree: Value = serde_json::from_slice(body).unwrap();
+        let kind = webhook::known_kinds().find(|(k, _)| tree.get(k).is_some());
+        serde_json::json!({ "kind": kind.map(|(_, t)| t), "body": tree })
+    }
+    fn direct(body: &[u8]) -> Value {
+        let event = webhook::parse(body).unwrap();
+        serde_json::json!({ "kind": event.trigger(), "body": serde_json::to_value(&event).unwrap() })
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/callbacks");
+    let files = json_files(&dir);
+    assert_eq!(files.len(), 22);
+    for name in files {
+        let bytes = std::fs::read(dir.join(&name)).unwrap();
+        assert_eq!(
+            canonical(&direct(&bytes)),
+            canonical(&through_tree(&bytes)),
+            "{name}"
+        );
+    }
+    // Precedence follows `known_kinds()`, not the order of fields in the body.
+    let both = br#"{"message_delivery_report":{"message_id":"m","status":"READ"},
+        "message":{"contact_message":{"text_message":{"text":"hi"}}}}"#;
+    assert_eq!(
+        webhook::parse(both).unwrap().trigger(),
+        Some("MESSAGE_INBOUND")
+    );
+    // An escaped field name is the same name.
+    let escaped = br#"{"mess\u0061ge":{"contact_message":{"text_message":{"text":"hi"}}}}"#;
+    assert_eq!(
+        webhook::parse(escaped).unwrap().trigger(),
+        Some("MESSAGE_INBOUND")
+    );
+    // Whitespace around the object is fine; anything after it is not JSON.
+    assert!(webhook::parse(b" \n{\"app_id\":\"a\"}\n ").is_ok());
+    assert!(matches!(
+        webhook::parse(b"{\"app_id\":\"a\"} {}"),
+        Err(ParseError::Json(_))
+    ));
+    assert!(matches!(
+        webhook::parse(b"null"),
+        Err(ParseError::NotAnObject)
+    ));
+}

@@ -253,6 +253,34 @@ fn debug_and_errors_never_show_the_secret() {
 }
 
 #[test]
+fn during_a_rotation_every_listed_secret_verifies_and_no_other() {
+    let v = Verifier::new("new-secret").accept_also("old-secret");
+    for secret in [b"new-secret".as_slice(), b"old-secret"] {
+        let h = signed_headers(secret, BODY, NONCE, TS);
+        v.verify_at(&h, BODY, TS).unwrap();
+    }
+    let h = signed_headers(b"older-secret", BODY, NONCE, TS);
+    assert_eq!(v.verify_at(&h, BODY, TS), Err(SignatureError::BadSignature));
+    // Each secret is still bound to the body, nonce and timestamp.
+    let h = signed_headers(b"old-secret", BODY, NONCE, TS);
+    assert_eq!(
+        v.verify_at(&h, br#"{"event":"tesT"}"#, TS),
+        Err(SignatureError::BadSignature)
+    );
+    // The window applies whichever secret signed.
+    assert!(matches!(
+        v.verify_at(&h, BODY, TS + 301),
+        Err(SignatureError::StaleTimestamp { .. })
+    ));
+    let shown = format!("{v:?}");
+    assert!(
+        !shown.contains("new-secret") && !shown.contains("old-secret"),
+        "{shown}"
+    );
+    assert!(shown.contains("2 redacted"), "{shown}");
+}
+
+#[test]
 fn a_signed_request_reaches_a_handler_through_webhook_parse() {
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

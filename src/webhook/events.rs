@@ -44,7 +44,7 @@ pub struct Envelope<'a> {
 }
 
 macro_rules! events {
-    ($($(#[doc = $doc:literal])* $variant:ident($ty:ident) = $key:literal, $trigger:literal;)*) => {
+    ($($(#[doc = $doc:literal])* $variant:ident($ty:ident) = $key:ident: $payload:ident, $trigger:literal;)*) => {
         /// A callback delivered to a webhook, one variant per kind.
         ///
         /// The variant is chosen by the payload field the body carries (`message`,
@@ -60,7 +60,7 @@ macro_rules! events {
         }
 
         /// Payload field -> trigger name, in the order fields are looked for.
-        const KINDS: &[(&str, &str)] = &[$(($key, $trigger)),*];
+        const KINDS: &[(&str, &str)] = &[$((stringify!($key), $trigger)),*];
 
         impl Event {
             /// The webhook trigger that produces this kind of callback, such as
@@ -98,13 +98,71 @@ macro_rules! events {
                 }
             }
 
-            fn from_object(m: Map<String, Value>) -> Result<Event, ParseError> {
-                $(if m.contains_key($key) {
+            /// The event the tree `m` describes: the first kind of [`KINDS`] whose payload field
+            /// it has, else [`Event::Unknown`].
+            pub(super) fn from_object(m: Map<String, Value>) -> Result<Event, ParseError> {
+                $(if m.contains_key(stringify!($key)) {
                     return serde_json::from_value(Value::Object(m))
                         .map(|e| Event::$variant(Box::new(e)))
                         .map_err(|source| ParseError::Invalid { kind: $trigger, source });
                 })*
                 Ok(Event::Unknown(m))
+            }
+
+            /// Reads `kind`'s payload field from `map` straight into a boxed event, whose
+            /// common fields [`Self::set_common`] fills in later (see `super::parse`).
+            pub(super) fn next_payload<'de, A: serde::de::MapAccess<'de>>(
+                kind: Kind,
+                map: &mut A,
+            ) -> Result<Event, A::Error> {
+                Ok(match kind {
+                    $(Kind::$variant => Event::$variant(Box::new(types::$ty {
+                        app_id: None,
+                        project_id: None,
+                        accepted_time: None,
+                        event_time: None,
+                        message_metadata: None,
+                        correlation_id: None,
+                        $key: Slot::fill(map.next_value::<types::$payload>()?),
+                    })),)*
+                })
+            }
+
+            /// The known kind of this event.
+            pub(super) fn kind(&self) -> Option<Kind> {
+                match self {
+                    $(Event::$variant(_) => Some(Kind::$variant),)*
+                    Event::Unknown(_) => None,
+                }
+            }
+
+            /// Sets the fields every callback has.
+            pub(super) fn set_common(&mut self, common: Common) {
+                match self {
+                    $(Event::$variant(e) => {
+                        e.app_id = common.app_id;
+                        e.project_id = common.project_id;
+                        e.accepted_time = common.accepted_time;
+                        e.event_time = common.event_time;
+                        e.message_metadata = common.message_metadata;
+                        e.correlation_id = common.correlation_id;
+                    })*
+                    Event::Unknown(_) => {}
+                }
+            }
+        }
+
+        /// The known kinds, in the order their payload fields take precedence.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub(super) enum Kind { $($variant,)* }
+
+        impl Kind {
+            /// The kind whose payload field is named `field`.
+            pub(super) fn from_field(field: &str) -> Option<Kind> {
+                match field {
+                    $(stringify!($key) => Some(Kind::$variant),)*
+                    _ => None,
+                }
             }
         }
 
@@ -119,67 +177,98 @@ macro_rules! events {
     };
 }
 
-// Each kind has its own payload field; the first one present decides.
-events! {
-    /// A contact sent a message.
-    MessageInbound(MessageInboundEvent) = "message", "MESSAGE_INBOUND";
-    /// A contact sent a message, with personal data redacted by Smart Conversations.
-    MessageInboundSmartConversationRedaction(MessageInboundSmartConversationRedactionEvent)
-        = "message_redaction", "MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION";
-    /// A sent message changed delivery status.
-    MessageDeliveryReport(MessageDeliveryReceiptEvent) = "message_delivery_report", "MESSAGE_DELIVERY";
-    /// A message was handed to a channel.
-    MessageSubmit(MessageSubmitEvent) = "message_submit_notification", "MESSAGE_SUBMIT";
-    /// A contact caused an event, such as composing or a reaction.
-    EventInbound(EventInboundEvent) = "event", "EVENT_INBOUND";
-    /// A sent event changed delivery status.
-    EventDeliveryReport(EventDeliveryReceiptEvent) = "event_delivery_report", "EVENT_DELIVERY";
-    /// A conversation started.
-    ConversationStart(ConversationStartEvent) = "conversation_start_notification", "CONVERSATION_START";
-    /// A conversation stopped.
-    ConversationStop(ConversationStopEvent) = "conversation_stop_notification", "CONVERSATION_STOP";
-    /// A conversation was deleted.
-    ConversationDelete(ConversationDeleteEvent) = "conversation_delete_notification", "CONVERSATION_DELETE";
-    /// A contact was created.
-    ContactCreate(ContactCreateEvent) = "contact_create_notification", "CONTACT_CREATE";
-    /// A contact was updated.
-    ContactUpdate(ContactUpdateEvent) = "contact_update_notification", "CONTACT_UPDATE";
-    /// A contact was deleted.
-    ContactDelete(ContactDeleteEvent) = "contact_delete_notification", "CONTACT_DELETE";
-    /// Two contacts were merged.
-    ContactMerge(ContactMergeEvent) = "contact_merge_notification", "CONTACT_MERGE";
-    /// A channel identity now belongs to several contacts.
-    ContactIdentitiesDuplication(ContactIdentitiesDuplicationEvent)
-        = "duplicated_contact_identities_notification", "CONTACT_IDENTITIES_DUPLICATION";
-    /// A capability query was answered.
-    Capability(CapabilityEvent) = "capability_notification", "CAPABILITY";
-    /// An opt-in request finished.
-    OptIn(OptInEvent) = "opt_in_notification", "OPT_IN";
-    /// An opt-out request finished.
-    OptOut(OptOutEvent) = "opt_out_notification", "OPT_OUT";
-    /// Something happened on a channel account.
-    ChannelEvent(ChannelEvent) = "channel_event_notification", "CHANNEL_EVENT";
-    /// A record was stored.
-    RecordNotification(RecordNotificationEvent) = "record_notification", "RECORD_NOTIFICATION";
-    /// Smart Conversations analysed a message.
-    SmartConversations(SmartConversationsEvent) = "smart_conversation_notification", "SMART_CONVERSATION";
-    /// A channel sent something the API does not support, passed through.
-    Unsupported(UnsupportedCallbackEvent) = "unsupported_callback", "UNSUPPORTED";
-    /// A batch sent with the Batch API changed state (see [`crate::batch`]).
-    BatchStatusUpdate(BatchStatusUpdateEvent)
-        = "batch_status_update_notification", "BATCH_STATUS_UPDATE";
+/// The fields every callback kind has besides its payload, owned (see `super::parse`).
+#[derive(Default)]
+pub(super) struct Common {
+    pub app_id: Option<String>,
+    pub project_id: Option<String>,
+    pub accepted_time: Option<DateTime<Utc>>,
+    pub event_time: Option<DateTime<Utc>>,
+    pub message_metadata: Option<String>,
+    pub correlation_id: Option<String>,
 }
 
-/// Parses a callback body into an [`Event`].
-///
-/// Verify the signature first (see [`Verifier`](super::Verifier)): parsing trusts the body.
-/// Never panics; invalid JSON, a non-object body and a known kind with the wrong shape are
-/// errors, and an unknown kind is [`Event::Unknown`].
-pub fn parse(body: &[u8]) -> Result<Event, ParseError> {
-    match serde_json::from_slice(body).map_err(ParseError::Json)? {
-        Value::Object(m) => Event::from_object(m),
-        _ => Err(ParseError::NotAnObject),
+/// Puts a payload into its field, whether the schema makes that field required or optional.
+trait Slot<T> {
+    fn fill(value: T) -> Self;
+}
+
+impl<T> Slot<T> for T {
+    fn fill(value: T) -> T {
+        value
     }
+}
+
+impl<T> Slot<T> for Option<T> {
+    fn fill(value: T) -> Option<T> {
+        Some(value)
+    }
+}
+
+// Each kind has its own payload field (with the payload's schema); the first one present decides.
+events! {
+    /// A contact sent a message.
+    MessageInbound(MessageInboundEvent) = message: InboundMessage, "MESSAGE_INBOUND";
+    /// A contact sent a message, with personal data redacted by Smart Conversations.
+    MessageInboundSmartConversationRedaction(MessageInboundSmartConversationRedactionEvent)
+        = message_redaction: InboundMessage, "MESSAGE_INBOUND_SMART_CONVERSATION_REDACTION";
+    /// A sent message changed delivery status.
+    MessageDeliveryReport(MessageDeliveryReceiptEvent)
+        = message_delivery_report: MessageDeliveryReport, "MESSAGE_DELIVERY";
+    /// A message was handed to a channel.
+    MessageSubmit(MessageSubmitEvent)
+        = message_submit_notification: MessageSubmitNotification, "MESSAGE_SUBMIT";
+    /// A contact caused an event, such as composing or a reaction.
+    EventInbound(EventInboundEvent) = event: InboundEvent, "EVENT_INBOUND";
+    /// A sent event changed delivery status.
+    EventDeliveryReport(EventDeliveryReceiptEvent)
+        = event_delivery_report: EventDeliveryReport, "EVENT_DELIVERY";
+    /// A conversation started.
+    ConversationStart(ConversationStartEvent)
+        = conversation_start_notification: ConversationNotification, "CONVERSATION_START";
+    /// A conversation stopped.
+    ConversationStop(ConversationStopEvent)
+        = conversation_stop_notification: ConversationNotification, "CONVERSATION_STOP";
+    /// A conversation was deleted.
+    ConversationDelete(ConversationDeleteEvent)
+        = conversation_delete_notification: ConversationNotification, "CONVERSATION_DELETE";
+    /// A contact was created.
+    ContactCreate(ContactCreateEvent)
+        = contact_create_notification: ContactNotification, "CONTACT_CREATE";
+    /// A contact was updated.
+    ContactUpdate(ContactUpdateEvent)
+        = contact_update_notification: ContactNotification, "CONTACT_UPDATE";
+    /// A contact was deleted.
+    ContactDelete(ContactDeleteEvent)
+        = contact_delete_notification: ContactNotification, "CONTACT_DELETE";
+    /// Two contacts were merged.
+    ContactMerge(ContactMergeEvent)
+        = contact_merge_notification: ContactMergeNotification, "CONTACT_MERGE";
+    /// A channel identity now belongs to several contacts.
+    ContactIdentitiesDuplication(ContactIdentitiesDuplicationEvent)
+        = duplicated_contact_identities_notification: DuplicatedIdentitiesNotification,
+          "CONTACT_IDENTITIES_DUPLICATION";
+    /// A capability query was answered.
+    Capability(CapabilityEvent) = capability_notification: CapabilityNotification, "CAPABILITY";
+    /// An opt-in request finished.
+    OptIn(OptInEvent) = opt_in_notification: OptInNotification, "OPT_IN";
+    /// An opt-out request finished.
+    OptOut(OptOutEvent) = opt_out_notification: OptOutNotification, "OPT_OUT";
+    /// Something happened on a channel account.
+    ChannelEvent(ChannelEvent)
+        = channel_event_notification: ChannelEventNotification, "CHANNEL_EVENT";
+    /// A record was stored.
+    RecordNotification(RecordNotificationEvent)
+        = record_notification: RecordNotification, "RECORD_NOTIFICATION";
+    /// Smart Conversations analysed a message.
+    SmartConversations(SmartConversationsEvent)
+        = smart_conversation_notification: SmartConversationNotification, "SMART_CONVERSATION";
+    /// A channel sent something the API does not support, passed through.
+    Unsupported(UnsupportedCallbackEvent)
+        = unsupported_callback: UnsupportedCallback, "UNSUPPORTED";
+    /// A batch sent with the Batch API changed state (see [`crate::batch`]).
+    BatchStatusUpdate(BatchStatusUpdateEvent)
+        = batch_status_update_notification: BatchStatusUpdateNotification, "BATCH_STATUS_UPDATE";
 }
 
 /// The payload field names this version recognises, with their trigger names.

@@ -126,7 +126,7 @@ pub fn signed_headers(
     ]
 }
 
-/// Checks callback signatures with a webhook's secret.
+/// Checks callback signatures with a webhook's secret (or several, during a rotation).
 ///
 /// ```
 /// use sinch_conversation::webhook::{self, Verifier};
@@ -139,14 +139,18 @@ pub fn signed_headers(
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    secret: Vec<u8>,
+    /// The webhook's secret first, then secrets still accepted during a rotation.
+    secrets: Vec<Vec<u8>>,
     tolerance: Duration,
 }
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("secret", &"[redacted]")
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
             .field("tolerance", &self.tolerance)
             .finish()
     }
@@ -154,9 +158,11 @@ impl fmt::Debug for Verifier {
 
 impl Drop for Verifier {
     fn drop(&mut self) {
-        // Best effort: do not leave the secret in freed memory.
-        self.secret.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&self.secret);
+        // Best effort: do not leave secrets in freed memory.
+        for secret in &mut self.secrets {
+            secret.iter_mut().for_each(|b| *b = 0);
+        }
+        std::hint::black_box(&self.secrets);
     }
 }
 
@@ -164,9 +170,27 @@ impl Verifier {
     /// A verifier for the secret configured on the webhook, with a five-minute tolerance.
     pub fn new(secret: impl AsRef<[u8]>) -> Self {
         Verifier {
-            secret: secret.as_ref().to_vec(),
+            secrets: vec![secret.as_ref().to_vec()],
             tolerance: DEFAULT_TOLERANCE,
         }
+    }
+
+    /// Also accepts signatures made with `secret`. For rotating a webhook's secret without
+    /// rejecting a callback: accept the new and the old secret, update the webhook
+    /// (`webhooks_update_webhook`), and drop the old one once callbacks signed with it can no
+    /// longer arrive (after the tolerance, plus the API's redelivery horizon). Each secret is
+    /// compared in constant time; a signature matching none costs one HMAC per secret.
+    ///
+    /// ```
+    /// use sinch_conversation::webhook::{signed_headers, Verifier};
+    /// let verifier = Verifier::new("new-secret").accept_also("old-secret");
+    /// let body = br#"{"app_id":"a"}"#;
+    /// let signed_before = signed_headers(b"old-secret", body, "n1", 1_700_000_000);
+    /// assert!(verifier.verify_at(&signed_before, body, 1_700_000_000).is_ok());
+    /// ```
+    pub fn accept_also(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(secret.as_ref().to_vec());
+        self
     }
 
     /// How far the signing time may be from now, either way. Keep it short: it bounds how long
@@ -241,8 +265,15 @@ impl Verifier {
             });
         }
         // The timestamp is signed as sent, so a value with a leading `+` or zeros still verifies.
-        hmac(&self.secret, body, nonce.as_bytes(), timestamp.as_bytes())
-            .verify_slice(&expected)
-            .map_err(|_| SignatureError::BadSignature)
+        let matches = |secret: &Vec<u8>| {
+            hmac(secret, body, nonce.as_bytes(), timestamp.as_bytes())
+                .verify_slice(&expected)
+                .is_ok()
+        };
+        if self.secrets.iter().any(matches) {
+            Ok(())
+        } else {
+            Err(SignatureError::BadSignature)
+        }
     }
 }
