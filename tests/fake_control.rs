@@ -762,9 +762,23 @@ async fn idle_waits_for_callbacks_and_says_when_they_are_not_done() {
         "hi"
     );
     assert!(c["webhook_id"].is_string());
+    assert!(c["attempts"][1]["headers"]["x-sinch-webhook-signature"].is_string());
     assert_eq!(receiver.events().len(), 1);
 
+    // A lost answer: the same callback again, as a new entry; an unknown one is 404.
+    let a = remote.post("/callbacks/0/redeliver", json!({})).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let idle = remote.post_text("/idle", "").await;
+    assert_eq!(idle.body, json!({"idle": true}));
+    let callbacks = remote.callbacks().await;
+    assert_eq!(callbacks[1]["redelivery_of"], 0);
+    assert_eq!(callbacks[1]["body"], callbacks[0]["body"]);
+    assert_eq!(receiver.events().len(), 2);
+    let a = remote.post("/callbacks/9/redeliver", json!({})).await;
+    assert_error(&a, 404, "NOT_FOUND");
+
     let a = remote.post("/idle", json!({"timeout_ms": "soon"})).await;
+
     assert_error(&a, 400, "INVALID_ARGUMENT");
 }
 

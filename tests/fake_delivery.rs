@@ -1135,3 +1135,83 @@ async fn callbacks_are_signed_fanned_out_and_retried() {
     assert!(fake.wait_idle(WAIT).await);
     assert_eq!(*seen.lock().unwrap(), [false]);
 }
+
+#[tokio::test]
+async fn a_callback_can_be_redelivered_and_a_receivers_retry_after_is_honoured() {
+    // CB-1 CB-3
+    let fake = Fake::builder()
+        .manual_clock(true)
+        .callback_retries(3, Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap();
+    let client = fake.client();
+    let app = fake.create_app("a", &[Ch::Sms]);
+    // A receiver that is busy once, asking for 30 s, then takes everything.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let log = seen.clone();
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let server =
+        axum::Router::new().fallback(move |h: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let (log, busy) = (log.clone(), busy.clone());
+            async move {
+                let nonce = h["x-sinch-webhook-signature-nonce"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                log.lock()
+                    .unwrap()
+                    .push((nonce, String::from_utf8_lossy(&body).into_owned()));
+                if busy.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    return (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [("retry-after", "30")],
+                    )
+                        .into_response();
+                }
+                axum::http::StatusCode::OK.into_response()
+            }
+        });
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
+    webhook(&client, &app, &url, &["MESSAGE_INBOUND"]).await;
+    fake.inbound_text(&app, Ch::Sms, recipients::DELIVERED, "hello")
+        .unwrap();
+    // The first try got 503 with Retry-After: 30; the backoff alone (10 ms) does not bring the
+    // next try, 30 s of the fake's clock do.
+    assert!(!fake.wait_idle(Duration::from_millis(300)).await);
+    fake.advance(Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    fake.advance(Duration::from_secs(30));
+    assert!(fake.wait_idle(WAIT).await);
+    let first = &fake.callbacks()[0];
+    assert_eq!(
+        first.attempts.iter().map(|a| a.status).collect::<Vec<_>>(),
+        [Some(503), Some(200)]
+    );
+    // Each try is freshly signed, and the headers are recorded.
+    let names: Vec<&str> = first.attempts[0]
+        .headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert!(
+        names.contains(&"x-sinch-webhook-signature")
+            && names.contains(&"x-sinch-webhook-signature-nonce"),
+        "{names:?}"
+    );
+    // An answer lost on the way back: the API sends the same callback again.
+    assert!(fake.redeliver(0));
+    assert!(!fake.redeliver(99));
+    assert!(fake.wait_idle(WAIT).await);
+    let callbacks = fake.callbacks();
+    assert_eq!(callbacks[1].redelivery_of, Some(0));
+    assert!(callbacks[1].delivered);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[2].1, seen[1].1, "the same body");
+    assert_ne!(seen[2].0, seen[1].0, "a fresh nonce");
+}

@@ -35,6 +35,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/messages", get(messages))
         .route("/contacts", get(contacts))
         .route("/callbacks", get(callbacks))
+        .route("/callbacks/{index}/redeliver", post(redeliver))
 }
 
 fn ok(value: impl serde::Serialize) -> Response {
@@ -78,6 +79,7 @@ async fn info(State(s): State<Arc<Shared>>) -> Response {
             "POST /_fake/tokens/expire",
             "POST /_fake/idle {timeout_ms}",
             "GET /_fake/requests?operation=, /_fake/messages, /_fake/contacts, /_fake/callbacks",
+            "POST /_fake/callbacks/{index}/redeliver",
         ],
     }))
 }
@@ -317,6 +319,7 @@ async fn callbacks(State(s): State<Arc<Shared>>) -> Response {
                         "status": a.status,
                         "error": a.error,
                         "at": chrono::DateTime::<chrono::Utc>::from(a.at),
+                        "headers": a.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
                     })
                 })
                 .collect();
@@ -325,6 +328,7 @@ async fn callbacks(State(s): State<Arc<Shared>>) -> Response {
                 "target": c.target,
                 "trigger": c.trigger,
                 "body": serde_json::from_slice::<Value>(&c.body).unwrap_or(Value::Null),
+                "redelivery_of": c.redelivery_of,
                 "attempts": attempts,
                 "delivered": c.delivered,
                 "finished": c.finished,
@@ -332,4 +336,15 @@ async fn callbacks(State(s): State<Arc<Shared>>) -> Response {
         })
         .collect();
     ok(list)
+}
+
+async fn redeliver(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Path(index): axum::extract::Path<usize>,
+) -> Response {
+    if s.outbox.redeliver(index) {
+        ok(json!({}))
+    } else {
+        failure(ApiFailure::not_found("callback", &index.to_string()))
+    }
 }

@@ -476,6 +476,14 @@ impl Fake {
         self.shared.outbox.snapshot()
     }
 
+    /// Sends callback `index` (of [`Self::callbacks`]) again, delivered or not, as the API
+    /// does when an answer was lost on the way back: the same body, freshly signed, as a new
+    /// entry of [`Self::callbacks`] with `redelivery_of` set. `false` if there is no such
+    /// callback.
+    pub fn redeliver(&self, index: usize) -> bool {
+        self.shared.outbox.redeliver(index)
+    }
+
     /// A contact's message arriving on `channel` from `identity` to `app_id`, as a handset
     /// would send it: in CONVERSATION mode creates the contact and conversation when new,
     /// stores the message, opens the channel's reply window, and posts `MESSAGE_INBOUND` to

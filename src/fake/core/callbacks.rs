@@ -30,6 +30,8 @@ pub struct DeliveredCallback {
     pub trigger: String,
     /// The JSON body (parse it with [`crate::webhook::parse`]).
     pub body: Bytes,
+    /// The callback this one repeats (see [`crate::fake::Fake::redeliver`]).
+    pub redelivery_of: Option<usize>,
     /// Each try, in order.
     pub attempts: Vec<Attempt>,
     /// Whether a try got a 2xx answer.
@@ -55,10 +57,14 @@ pub struct Attempt {
     pub error: Option<String>,
     /// When the try was made.
     pub at: SystemTime,
+    /// The signature headers it carried (`x-sinch-webhook-signature` and its nonce, timestamp
+    /// and algorithm), empty for a webhook without a secret.
+    pub headers: Vec<(String, String)>,
 }
 
 pub(crate) struct Outbox {
-    records: Mutex<Vec<DeliveredCallback>>,
+    /// Each callback, and what sending it again takes (its secret is never shown).
+    records: Mutex<Vec<(DeliveredCallback, Outgoing)>>,
     pending: AtomicUsize,
     tx: mpsc::UnboundedSender<(usize, Outgoing)>,
 }
@@ -77,17 +83,36 @@ impl Outbox {
     }
 
     pub fn send(&self, out: Outgoing) {
+        self.queue(out, None);
+    }
+
+    /// Sends callback `index` again, as the API does when it did not hear an answer: the
+    /// same body, freshly signed. `false` if there is no such callback.
+    pub fn redeliver(&self, index: usize) -> bool {
+        let out = self.lock().get(index).map(|(_, out)| out.clone());
+        match out {
+            Some(out) => {
+                self.queue(out, Some(index));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn queue(&self, out: Outgoing, redelivery_of: Option<usize>) {
         let index = {
             let mut records = self.lock();
-            records.push(DeliveredCallback {
+            let record = DeliveredCallback {
                 webhook_id: out.webhook_id.clone(),
                 target: out.target.clone(),
                 trigger: out.trigger.to_owned(),
                 body: out.body.clone(),
+                redelivery_of,
                 attempts: vec![],
                 delivered: false,
                 finished: false,
-            });
+            };
+            records.push((record, out.clone()));
             records.len() - 1
         };
         self.pending.fetch_add(1, Ordering::AcqRel);
@@ -101,24 +126,24 @@ impl Outbox {
     }
 
     pub fn snapshot(&self) -> Vec<DeliveredCallback> {
-        self.lock().clone()
+        self.lock().iter().map(|(r, _)| r.clone()).collect()
     }
 
     fn record(&self, index: usize, attempt: Attempt) {
-        if let Some(r) = self.lock().get_mut(index) {
+        if let Some((r, _)) = self.lock().get_mut(index) {
             r.attempts.push(attempt);
         }
     }
 
     fn finish(&self, index: usize, delivered: bool) {
-        if let Some(r) = self.lock().get_mut(index) {
+        if let Some((r, _)) = self.lock().get_mut(index) {
             r.delivered = delivered;
             r.finished = true;
         }
         self.pending.fetch_sub(1, Ordering::AcqRel);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<DeliveredCallback>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(DeliveredCallback, Outgoing)>> {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -195,17 +220,21 @@ async fn deliver(
     policy: Policy,
 ) -> bool {
     let outbox = &shared.outbox;
+    // A receiver's Retry-After (on 429 or 503) stretches the next wait, within the maximum.
+    let mut asked = Duration::ZERO;
     for attempt in 0..policy.attempts {
         if attempt > 0 {
             let wait = policy
                 .backoff
                 .saturating_mul(1 << (attempt - 1).min(16))
+                .max(asked)
                 .min(policy.max_backoff);
             shared
                 .clock
                 .sleep_until(shared.clock.elapsed() + wait)
                 .await;
         }
+        let mut headers = vec![];
         let mut req = http
             .post(&out.target)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -221,11 +250,15 @@ async fn deliver(
             for (name, value) in
                 crate::webhook::signed_headers(secret.as_bytes(), &out.body, &nonce, now)
             {
+                headers.push((name.to_string(), value.to_string()));
                 req = req.header(name, value);
             }
         }
         let (status, error) = match req.send().await {
-            Ok(resp) => (Some(resp.status().as_u16()), None),
+            Ok(resp) => {
+                asked = crate::parse_retry_after(resp.headers()).unwrap_or_default();
+                (Some(resp.status().as_u16()), None)
+            }
             Err(e) => (None, Some(e.without_url().to_string())),
         };
         outbox.record(
@@ -234,6 +267,7 @@ async fn deliver(
                 status,
                 error,
                 at: SystemTime::now(),
+                headers,
             },
         );
         if status.is_some_and(|s| (200..300).contains(&s)) {
