@@ -190,7 +190,19 @@ fn check_identities(
 }
 
 pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let r: types::ContactCreateRequest = req.json()?;
+    let id = create_from(ctx, req.json()?)?;
+    Reply::json(&ctx.p.conv.contacts[&id])
+}
+
+pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
+    Reply::json(contact(ctx, req.path("contact_id"))?)
+}
+
+/// Stores a contact as create does (the Batch API's bulk create too); returns its id.
+pub(crate) fn create_from(
+    ctx: &mut Ctx,
+    r: types::ContactCreateRequest,
+) -> Result<String, ApiFailure> {
     check_identities(ctx, &r.channel_identities, None)?;
     let contact = types::Contact {
         channel_identities: r.channel_identities,
@@ -202,32 +214,7 @@ pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         language: Some(r.language),
         metadata: r.metadata,
     };
-    let id = insert(ctx, contact);
-    Reply::json(&ctx.p.conv.contacts[&id])
-}
-
-pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    Reply::json(contact(ctx, req.path("contact_id"))?)
-}
-
-/// A contact the Batch API creates: stored if create would take it, skipped otherwise.
-pub(crate) fn create_from(ctx: &mut Ctx, r: types::ContactCreateRequest) {
-    if r.channel_identities.is_empty()
-        || check_identities(ctx, &r.channel_identities, None).is_err()
-    {
-        return;
-    }
-    let contact = types::Contact {
-        channel_identities: r.channel_identities,
-        channel_priority: r.channel_priority,
-        display_name: r.display_name,
-        email: r.email,
-        external_id: r.external_id,
-        id: None,
-        language: Some(r.language),
-        metadata: r.metadata,
-    };
-    insert(ctx, contact);
+    Ok(insert(ctx, contact))
 }
 
 /// Deletes a contact with its callback; `false` if there was none.

@@ -322,15 +322,9 @@ pub(crate) fn inject_message(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailu
         sender_id: Some(r.sender_id.unwrap_or_default()),
         processing_mode: Some(types::ProcessingMode::Conversation),
     };
-    ctx.p.conv.messages.insert(
-        message_id,
-        Stored {
-            app_id: app,
-            source: Source::Conversation,
-            kept_until: None,
-            deleted: false,
-            item: Box::new(message),
-        },
-    );
+    ctx.p
+        .conv
+        .messages
+        .insert(message_id, Stored::injected(app, message));
     Reply::empty()
 }

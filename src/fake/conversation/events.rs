@@ -3,7 +3,7 @@
 
 use super::conversations::{check_inject_time, conversation};
 use super::delivery::{self, Kind, Outbound};
-use super::messages::{commit, kept_until, target};
+use super::messages::{commit, target};
 use super::notify::{override_for, Meta};
 use super::{Source, Stored};
 use crate::fake::core::ctx::Ctx;
@@ -34,17 +34,10 @@ pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         id: Some(id.clone()),
         ..Default::default()
     };
-    let kept = kept_until(ctx, &r.app_id, &t.mode);
-    ctx.p.conv.events.insert(
-        id.clone(),
-        Stored {
-            app_id: r.app_id.clone(),
-            source: Source::of(&t.mode),
-            kept_until: kept,
-            deleted: false,
-            item: Box::new(event),
-        },
-    );
+    ctx.p
+        .conv
+        .events
+        .insert(id.clone(), Stored::kept(ctx, &r.app_id, &t.mode, event));
     let out = Outbound {
         kind: Kind::Event,
         id: id.clone(),
@@ -99,16 +92,10 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         id: Some(id.clone()),
         ..Default::default()
     };
-    ctx.p.conv.events.insert(
-        id.clone(),
-        Stored {
-            app_id: app,
-            source: Source::Conversation,
-            kept_until: None,
-            deleted: false,
-            item: Box::new(event),
-        },
-    );
+    ctx.p
+        .conv
+        .events
+        .insert(id.clone(), Stored::injected(app, event));
     Reply::json(&types::InjectEventResponse {
         event_id: Some(id),
         accepted_time: Some(accept_time),

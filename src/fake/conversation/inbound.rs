@@ -6,9 +6,8 @@ use super::apps::app;
 use super::consents::record_consent;
 use super::contacts::{self, find_by_identity};
 use super::conversations;
-use super::messages::kept_until;
 use super::notify::{emit, Meta};
-use super::{app_scoped, mode_of, Source, Stored};
+use super::{app_scoped, mode_of, Stored};
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::reply::ApiFailure;
 use crate::fake::core::state::Shared;
@@ -93,7 +92,6 @@ pub(crate) fn receive(
         meta.correlation_id = c.correlation_id.clone().filter(|x| !x.is_empty());
     }
     let id = ctx.new_id();
-    let kept = kept_until(ctx, app_id, &mode);
     let sender_id = if matches!(channel, Channel::Sms | Channel::Mms) {
         sender_of(ctx, app_id, &channel)
     } else {
@@ -119,13 +117,7 @@ pub(crate) fn receive(
             };
             ctx.p.conv.messages.insert(
                 id.clone(),
-                Stored {
-                    app_id: app_id.to_owned(),
-                    source: Source::of(&mode),
-                    kept_until: kept,
-                    deleted: false,
-                    item: Box::new(stored.clone()),
-                },
+                Stored::kept(ctx, &app_id, &mode, stored.clone()),
             );
             let inbound = types::InboundMessage {
                 accept_time: Some(now),
@@ -159,16 +151,10 @@ pub(crate) fn receive(
                 id: Some(id.clone()),
                 ..Default::default()
             };
-            ctx.p.conv.events.insert(
-                id.clone(),
-                Stored {
-                    app_id: app_id.to_owned(),
-                    source: Source::of(&mode),
-                    kept_until: kept,
-                    deleted: false,
-                    item: Box::new(stored),
-                },
-            );
+            ctx.p
+                .conv
+                .events
+                .insert(id.clone(), Stored::kept(ctx, &app_id, &mode, stored));
             let inbound = types::InboundEvent {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),

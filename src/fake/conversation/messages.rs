@@ -222,32 +222,6 @@ pub(crate) fn commit(ctx: &mut Ctx, app_id: &str, t: &mut Target) -> (String, St
     (contact_id, conversation_id)
 }
 
-/// Until when the API keeps an item of `mode` accepted now, by the app's retention settings.
-pub(crate) fn kept_until(
-    ctx: &Ctx,
-    app_id: &str,
-    mode: &types::ProcessingMode,
-) -> Option<Duration> {
-    let app = ctx.p.conv.apps.get(app_id);
-    let days = |d: i32| ctx.at + Duration::from_secs(u64::from(d.max(0) as u32) * 86_400);
-    match mode {
-        types::ProcessingMode::Dispatch => {
-            let d = app
-                .and_then(|a| a.dispatch_retention_policy.as_ref())
-                .and_then(|p| p.ttl_days)
-                .unwrap_or(0);
-            Some(days(d))
-        }
-        _ => {
-            let policy = app.and_then(|a| a.retention_policy.as_ref());
-            let persist = policy
-                .and_then(|p| p.retention_type.as_ref())
-                .is_some_and(|t| t.as_str() == "PERSIST_RETENTION_POLICY");
-            (!persist).then(|| days(policy.and_then(|p| p.ttl_days).unwrap_or(180)))
-        }
-    }
-}
-
 /// `"<seconds>s"`, within the documented bounds.
 fn ttl(raw: &str) -> Result<Duration, ApiFailure> {
     raw.strip_suffix('s')
@@ -369,17 +343,10 @@ pub(crate) fn accept(
         processing_mode: Some(t.mode.clone()),
         ..Default::default()
     };
-    let kept = kept_until(ctx, &r.app_id, &t.mode);
-    ctx.p.conv.messages.insert(
-        id.clone(),
-        Stored {
-            app_id: r.app_id.clone(),
-            source: Source::of(&t.mode),
-            kept_until: kept,
-            deleted: false,
-            item: Box::new(message),
-        },
-    );
+    ctx.p
+        .conv
+        .messages
+        .insert(id.clone(), Stored::kept(ctx, &r.app_id, &t.mode, message));
     let out = Outbound {
         kind: Kind::Message,
         id: id.clone(),
@@ -530,6 +497,17 @@ impl Filter {
                 .is_none_or(|d| i.direction.as_ref() == Some(d))
     }
 
+    /// The messages the API shows that pass the filter, newest first (ULIDs sort by accept
+    /// time).
+    fn matching<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+    ) -> impl Iterator<Item = (&'a String, &'a Stored<types::ConversationMessage>)> + 'a {
+        let at = ctx.at;
+        let all = ctx.p.conv.messages.iter().rev();
+        all.filter(move |(_, m)| self.keep(m, at))
+    }
+
     fn view(&self, m: &Stored<types::ConversationMessage>) -> types::ConversationMessage {
         let mut item = (*m.item).clone();
         if self.without_metadata {
@@ -564,15 +542,8 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         without_metadata: req.query("view") == Some("WITHOUT_METADATA"),
     };
     filter.check(ctx)?;
-    let at = ctx.at;
-    // Newest first: ULIDs sort by accept time.
-    let items = ctx
-        .p
-        .conv
-        .messages
-        .iter()
-        .rev()
-        .filter(|(_, m)| filter.keep(m, at))
+    let items = filter
+        .matching(ctx)
         .map(|(k, m)| (k.clone(), filter.view(m)))
         .collect();
     let (messages, next_page_token) = page(items, req, true)?;
@@ -614,15 +585,9 @@ pub(crate) fn last_by_identity(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFai
         ..Default::default()
     };
     filter.check(ctx)?;
-    let at = ctx.at;
     let mut seen = std::collections::HashSet::new();
-    let items = ctx
-        .p
-        .conv
-        .messages
-        .iter()
-        .rev()
-        .filter(|(_, m)| filter.keep(m, at))
+    let items = filter
+        .matching(ctx)
         .filter(|(_, m)| {
             let who = m
                 .item

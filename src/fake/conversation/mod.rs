@@ -26,6 +26,7 @@ pub(crate) use inbound::{inbound, inbound_event};
 pub(crate) use messages::{accept, check as check_send};
 pub(crate) use notify::notify_batch;
 
+use crate::fake::core::ctx::Ctx;
 use crate::fake::core::server::Handler;
 use crate::types::{self, ConversationChannel as Channel};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -83,6 +84,48 @@ pub(crate) struct Stored<T> {
 }
 
 impl<T> Stored<T> {
+    /// An item of `app_id` in `mode` accepted now, kept as the app's retention settings say
+    /// (DISPATCH: `dispatch_retention_policy.ttl_days`, 0 by default; CONVERSATION:
+    /// `retention_policy`, 180 days by default, or for good with the persist policy).
+    pub fn kept(ctx: &Ctx, app_id: &str, mode: &types::ProcessingMode, item: T) -> Self {
+        let app = ctx.p.conv.apps.get(app_id);
+        let days = |d: i32| ctx.at + Duration::from_secs(u64::from(d.max(0) as u32) * 86_400);
+        let kept_until = match mode {
+            types::ProcessingMode::Dispatch => {
+                let d = app
+                    .and_then(|a| a.dispatch_retention_policy.as_ref())
+                    .and_then(|p| p.ttl_days)
+                    .unwrap_or(0);
+                Some(days(d))
+            }
+            _ => {
+                let policy = app.and_then(|a| a.retention_policy.as_ref());
+                let persist = policy
+                    .and_then(|p| p.retention_type.as_ref())
+                    .is_some_and(|t| t.as_str() == "PERSIST_RETENTION_POLICY");
+                (!persist).then(|| days(policy.and_then(|p| p.ttl_days).unwrap_or(180)))
+            }
+        };
+        Stored {
+            app_id: app_id.to_owned(),
+            source: Source::of(mode),
+            kept_until,
+            deleted: false,
+            item: Box::new(item),
+        }
+    }
+
+    /// An item injected into a CONVERSATION-mode conversation, kept for good.
+    pub fn injected(app_id: String, item: T) -> Self {
+        Stored {
+            app_id,
+            source: Source::Conversation,
+            kept_until: None,
+            deleted: false,
+            item: Box::new(item),
+        }
+    }
+
     /// Whether the API still shows it at `at` in `source`.
     pub fn visible(&self, source: Source, at: Duration) -> bool {
         !self.deleted && self.source == source && self.kept_until.is_none_or(|k| at < k)
