@@ -115,10 +115,10 @@ pub(crate) fn receive(
                 processing_mode: Some(mode.clone()),
                 ..Default::default()
             };
-            ctx.p.conv.messages.insert(
-                id.clone(),
-                Stored::kept(ctx, &app_id, &mode, stored.clone()),
-            );
+            ctx.p
+                .conv
+                .messages
+                .insert(id.clone(), Stored::kept(ctx, app_id, &mode, stored.clone()));
             let inbound = types::InboundMessage {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),
@@ -154,7 +154,7 @@ pub(crate) fn receive(
             ctx.p
                 .conv
                 .events
-                .insert(id.clone(), Stored::kept(ctx, &app_id, &mode, stored));
+                .insert(id.clone(), Stored::kept(ctx, app_id, &mode, stored));
             let inbound = types::InboundEvent {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),
