@@ -309,11 +309,7 @@ pub(crate) fn advance(shared: &Arc<Shared>, by: Duration) {
 /// Every message of the default project, as inspection shows them.
 pub(crate) fn all_messages(shared: &Shared) -> Vec<types::ConversationMessage> {
     shared.with_project(&shared.cfg.project_id, |p| {
-        p.conv
-            .messages
-            .values()
-            .map(|m| (*m.item).clone())
-            .collect()
+        p.conv.messages.values().map(|m| m.item.message()).collect()
     })
 }
 

@@ -4,7 +4,7 @@
 use super::apps::app;
 use super::contacts::contact;
 use super::notify::{emit, Meta};
-use super::{mode_of, Source, Stored};
+use super::{mode_of, Record, Source, Stored};
 use crate::fake::core::ctx::{found, Ctx};
 use crate::fake::core::patch;
 use crate::fake::core::reply::{ApiFailure, Reply};
@@ -170,7 +170,7 @@ pub(crate) fn recent(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             let key = last.map_or(id, |(k, _)| k).clone();
             let entry = types::ConversationRecentMessage {
                 conversation: Some(c.clone()),
-                last_message: last.map(|(_, m)| (*m.item).clone()),
+                last_message: last.map(|(_, m)| m.item.message()),
             };
             (key, entry)
         })
@@ -325,6 +325,6 @@ pub(crate) fn inject_message(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailu
     ctx.p
         .conv
         .messages
-        .insert(message_id, Stored::injected(app, message));
+        .insert(message_id, Stored::injected(app, Record::new(message)));
     Reply::empty()
 }

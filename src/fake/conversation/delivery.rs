@@ -334,7 +334,7 @@ fn verdict(
     if out.kind == Kind::Event && matches!(channel, Channel::Sms | Channel::Mms) {
         return Err(reason(Code::UnsupportedOperation));
     }
-    if let Some(m) = message_of(ctx, out) {
+    if let Some(m) = &message_of(ctx, out) {
         check_content(ctx, m, channel)?;
         check_window(ctx, out, m, identity)?;
         if *channel == Channel::Mms
@@ -612,9 +612,8 @@ fn check_window(
 }
 
 /// The app message of a message on its way, as stored (events have none).
-fn message_of<'c>(ctx: &'c Ctx, out: &Outbound) -> Option<&'c types::AppMessage> {
-    let stored = ctx.p.conv.messages.get(&out.id)?;
-    stored.item.app_message.as_ref()
+fn message_of(ctx: &Ctx, out: &Outbound) -> Option<types::AppMessage> {
+    ctx.p.conv.messages.get(&out.id)?.item.app_message()
 }
 
 /// The channel identity as reports carry it: the app's id on app-scoped channels, else `""`.
@@ -634,7 +633,7 @@ fn submitted(ctx: &mut Ctx, out: &Outbound, identity: &types::ChannelIdentity) {
         conversation_id: Some(out.conversation_id.clone()),
         channel_identity: Some(reported(out, identity)),
         contact_id: Some(out.contact_id.clone()),
-        submitted_message: message_of(ctx, out).cloned(),
+        submitted_message: message_of(ctx, out),
         metadata: Some(out.metadata.clone()),
         processing_mode: Some(out.mode.clone()),
     };

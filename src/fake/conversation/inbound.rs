@@ -7,7 +7,7 @@ use super::consents::record_consent;
 use super::contacts::{self, find_by_identity};
 use super::conversations;
 use super::notify::{emit, Meta};
-use super::{app_scoped, mode_of, Stored};
+use super::{app_scoped, mode_of, Record, Stored};
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::reply::ApiFailure;
 use crate::fake::core::state::Shared;
@@ -115,10 +115,10 @@ pub(crate) fn receive(
                 processing_mode: Some(mode.clone()),
                 ..Default::default()
             };
-            ctx.p
-                .conv
-                .messages
-                .insert(id.clone(), Stored::kept(ctx, app_id, &mode, stored.clone()));
+            ctx.p.conv.messages.insert(
+                id.clone(),
+                Stored::kept(ctx, app_id, &mode, Record::new(stored.clone())),
+            );
             let inbound = types::InboundMessage {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),

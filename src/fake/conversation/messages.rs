@@ -7,7 +7,7 @@ use super::contacts::{self, find_by_identity};
 use super::conversations::{self, merge_patch};
 use super::delivery::{self, reason, Kind, Outbound};
 use super::notify::{override_for, Meta};
-use super::{app_scoped, mode_of, Source, Stored};
+use super::{app_scoped, mode_of, Record, Source, Stored};
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::reply::{ApiFailure, Reply};
 use crate::fake::core::request::{page, page_with, Req};
@@ -343,10 +343,10 @@ pub(crate) fn accept(
         processing_mode: Some(t.mode.clone()),
         ..Default::default()
     };
-    ctx.p
-        .conv
-        .messages
-        .insert(id.clone(), Stored::kept(ctx, &r.app_id, &t.mode, message));
+    ctx.p.conv.messages.insert(
+        id.clone(),
+        Stored::kept(ctx, &r.app_id, &t.mode, Record::new(message)),
+    );
     let out = Outbound {
         kind: Kind::Message,
         id: id.clone(),
@@ -379,10 +379,7 @@ fn source(req: &Req) -> Source {
     }
 }
 
-fn message<'a>(
-    ctx: &'a Ctx,
-    req: &Req,
-) -> Result<&'a Stored<types::ConversationMessage>, ApiFailure> {
+fn message<'a>(ctx: &'a Ctx, req: &Req) -> Result<&'a Stored<Record>, ApiFailure> {
     let id = req.path("message_id");
     ctx.p
         .conv
@@ -393,7 +390,7 @@ fn message<'a>(
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    Reply::json(&message(ctx, req)?.item)
+    Reply::json(&message(ctx, req)?.item.message())
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
@@ -414,7 +411,7 @@ pub(crate) fn update_metadata(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
         .get_mut(req.path("message_id"))
         .expect("checked above");
     stored.item.metadata = Some(r.metadata);
-    Reply::json(&stored.item)
+    Reply::json(&stored.item.message())
 }
 
 /// The filters of list messages and fetch-last-message.
@@ -465,7 +462,7 @@ impl Filter {
         Ok(())
     }
 
-    fn keep(&self, m: &Stored<types::ConversationMessage>, at: Duration) -> bool {
+    fn keep(&self, m: &Stored<Record>, at: Duration) -> bool {
         let i = &m.item;
         let identity = i.channel_identity.as_ref();
         m.visible(self.source.unwrap_or(Source::Conversation), at)
@@ -502,14 +499,14 @@ impl Filter {
     fn matching<'a>(
         &'a self,
         ctx: &'a Ctx,
-    ) -> impl Iterator<Item = (&'a String, &'a Stored<types::ConversationMessage>)> + 'a {
+    ) -> impl Iterator<Item = (&'a String, &'a Stored<Record>)> + 'a {
         let at = ctx.at;
         let all = ctx.p.conv.messages.iter().rev();
         all.filter(move |(_, m)| self.keep(m, at))
     }
 
-    fn view(&self, m: &Stored<types::ConversationMessage>) -> types::ConversationMessage {
-        let mut item = (*m.item).clone();
+    fn view(&self, m: &Stored<Record>) -> types::ConversationMessage {
+        let mut item = m.item.message();
         if self.without_metadata {
             item.metadata = Some(String::new());
         }

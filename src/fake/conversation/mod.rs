@@ -13,6 +13,7 @@ mod events;
 mod inbound;
 mod messages;
 mod notify;
+mod record;
 mod settings;
 mod transcode;
 mod webhooks;
@@ -25,6 +26,8 @@ pub use delivery::Timings;
 pub(crate) use inbound::{inbound, inbound_event};
 pub(crate) use messages::{accept, check as check_send};
 pub(crate) use notify::notify_batch;
+
+pub(crate) use record::Record;
 
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::server::Handler;
@@ -41,7 +44,7 @@ pub(crate) struct State {
     pub conversations: BTreeMap<String, types::Conversation>,
     /// Every message accepted or received, in both processing modes; what the API still
     /// shows of each is [`Stored::visible`].
-    pub messages: BTreeMap<String, Stored<types::ConversationMessage>>,
+    pub messages: BTreeMap<String, Stored<Record>>,
     pub events: BTreeMap<String, Stored<types::ConversationEvent>>,
     /// (app id, list type) -> identities on the list.
     pub consents: BTreeMap<(String, String), BTreeSet<String>>,
