@@ -3,9 +3,10 @@
 //! queue), reading them back by `messages_source`, listing with the documented filters.
 
 use super::apps::app;
+use super::channels::reason;
 use super::contacts::{self, find_by_identity};
 use super::conversations::{self, merge_patch};
-use super::delivery::{self, reason, Kind, Outbound};
+use super::delivery::{self, Kind, Outbound};
 use super::notify::{override_for, Meta};
 use super::{app_scoped, mode_of, Record, Source, Stored};
 use crate::fake::core::ctx::Ctx;

@@ -5,6 +5,7 @@
 
 pub(crate) mod apps;
 mod capability;
+mod channels;
 mod consents;
 mod contacts;
 mod conversations;
@@ -19,10 +20,10 @@ mod transcode;
 mod webhooks;
 
 pub(crate) use apps::create_app;
+pub use channels::Timings;
 pub(crate) use consents::set as set_consent;
 pub(crate) use contacts::{create_from as create_contact, remove as delete_contact};
 pub(crate) use delivery::refuse;
-pub use delivery::Timings;
 pub(crate) use inbound::{inbound, inbound_event};
 pub(crate) use messages::{accept, check as check_send};
 pub(crate) use notify::notify_batch;
