@@ -10,7 +10,8 @@
 //!
 //! One line per scenario: `ok`, `FAILED: why` or `skipped: why`. Against Sinch the suite only
 //! reads, and sends nothing the API could accept, unless `SINCH_CONTRACT_WRITES=1` (then it
-//! creates and deletes a contact, a template and a webhook, and sends one SMS to `SINCH_TO`).
+//! creates and deletes an app, a contact and a template, sends one SMS to `SINCH_TO`, and tries
+//! webhooks and a batch the API should refuse).
 //! Callbacks need a public webhook, so against Sinch the send scenario checks the answer only.
 
 #[path = "support/receiver.rs"]
@@ -160,6 +161,8 @@ scenarios!(
     a_batch_more_than_seven_days_ahead_is_refused,
     an_unknown_batch_is_404,
     contacts_create_and_delete,
+    an_app_without_a_mode_is_dispatch_with_every_setting,
+    webhook_targets_follow_the_rules,
 );
 
 async fn wrong_key_is_refused_by_the_token_endpoint(env: &Env) -> Outcome {
@@ -574,4 +577,60 @@ async fn against_sinch() {
         failed.is_empty(),
         "the fake and Sinch disagree on: {failed:#?}"
     );
+}
+
+async fn an_app_without_a_mode_is_dispatch_with_every_setting(env: &Env) -> Outcome {
+    if !env.writes {
+        return Outcome::Skipped("needs SINCH_CONTRACT_WRITES=1");
+    }
+    let check = async {
+        let url = format!("{}/apps", env.api.conversation);
+        let body =
+            json!({"display_name": "sinch-conversation contract suite", "channel_credentials": []});
+        let (s, app) = env.api.call("POST", url.clone(), Some(body)).await;
+        ensure!(s == 200, "{s} {app}");
+        let id = app["id"].as_str().unwrap_or_default().to_owned();
+        let (d, _) = env.api.call("DELETE", format!("{url}/{id}"), None).await;
+        ensure!(
+            app["processing_mode"] == "DISPATCH",
+            "the default since 2025-04-16: {app}"
+        );
+        for key in [
+            "retention_policy",
+            "dispatch_retention_policy",
+            "rate_limits",
+            "queue_stats",
+        ] {
+            ensure!(app[key].is_object(), "{key} is sent: {app}");
+        }
+        ensure!(d == 200, "delete: {d}");
+        Ok(())
+    };
+    outcome(check.await)
+}
+
+async fn webhook_targets_follow_the_rules(env: &Env) -> Outcome {
+    // Were the API to accept them, these would create webhooks.
+    let (Some(app), true) = (&env.app, env.writes) else {
+        return Outcome::Skipped("needs SINCH_APP_ID and SINCH_CONTRACT_WRITES=1");
+    };
+    let check = async {
+        let url = format!("{}/webhooks", env.api.conversation);
+        let long = format!("https://example.com/{}", "a".repeat(742));
+        for target in [long.as_str(), "https://conversation-api.eu.sinch.com/hook"] {
+            let body = json!({"app_id": app, "target": target, "triggers": ["MESSAGE_INBOUND"]});
+            is_error(
+                &env.api.call("POST", url.clone(), Some(body)).await,
+                400,
+                "INVALID_ARGUMENT",
+            )?;
+        }
+        let unspecified = json!({"app_id": app, "target": "https://example.com/contract", "triggers": ["UNSPECIFIED_TRIGGER"]});
+        is_error(
+            &env.api.call("POST", url, Some(unspecified)).await,
+            400,
+            "INVALID_ARGUMENT",
+        )
+    };
+    outcome(check.await)
 }
