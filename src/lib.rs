@@ -5,6 +5,7 @@
 mod auth;
 pub mod batch;
 mod bulk;
+mod calls;
 mod compose;
 mod config;
 mod error;
