@@ -3,13 +3,16 @@
 //! For each document: spec (YAML) -> serde_json::Value -> joined with the documents it shares
 //! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
-//! (codegen/redact.rs) -> each operation's `send` rewritten for the hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
+//! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> each
+//! operation's builder rewritten for the hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
 //! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
 
 #[path = "codegen/bundle.rs"]
 mod bundle;
 #[path = "codegen/calls.rs"]
 mod calls;
+#[path = "codegen/dates.rs"]
+mod dates;
 #[path = "codegen/normalize.rs"]
 mod normalize;
 #[path = "codegen/redact.rs"]
@@ -123,6 +126,7 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
         .unwrap_or_else(|e| panic!("progenitor could not generate a client from {name}: {e}"));
     let mut file: syn::File = syn::parse2(tokens).expect("progenitor emits valid Rust");
     redact::redact_debug(&mut file.items);
+    dates::fast_dates(&mut file.items);
     let mut rewritten = calls::rewrite_builders(&mut file.items);
     assert!(
         rewritten.sends == spec.operations().count(),

@@ -8,6 +8,7 @@ mod bulk;
 mod calls;
 mod compose;
 mod config;
+mod dates;
 mod error;
 mod generated;
 mod hooks;
