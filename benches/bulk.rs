@@ -11,7 +11,7 @@
 //!
 //! `cargo bench --bench bulk` (env: BULK_N, default 8000; BULK_RATE, default 800;
 //! BULK_INFLIGHT, default 64; BULK_CLIENTS, default "1,4"; BULK_OFF=0 skips the limiter-off
-//! lines; BULK_TRACE=1 prints accepted and refused requests per 250 ms).
+//! lines; BULK_TRACE=1 prints accepted and refused requests per BULK_TRACE_MS, default 250).
 
 use futures_util::StreamExt;
 use sinch_conversation::fake::Fake;
@@ -39,6 +39,8 @@ struct Settings {
     rate: f64,
     inflight: usize,
     trace: bool,
+    /// Width of a trace line.
+    slot_ms: u128,
 }
 
 async fn run(c: &Contender, s: &Settings) {
@@ -122,7 +124,7 @@ async fn run(c: &Contender, s: &Settings) {
     if s.trace {
         // Accepted and refused send requests per 250 ms, as the server saw them.
         let slot = |t: SystemTime| {
-            (t.duration_since(since).unwrap_or_default().as_millis() / 250) as usize
+            (t.duration_since(since).unwrap_or_default().as_millis() / s.slot_ms) as usize
         };
         let slots = slot(SystemTime::now()) + 1;
         let (mut ok, mut no) = (vec![0u32; slots], vec![0u32; slots]);
@@ -136,10 +138,10 @@ async fn run(c: &Contender, s: &Settings) {
         }
         for i in 0..slots {
             println!(
-                "trace {:>6.2}s accepted {:>4} ({:>5.0}/s) refused {:>4}",
-                i as f64 / 4.0,
+                "trace {:>6.3}s accepted {:>4} ({:>5.0}/s) refused {:>4}",
+                (i as u128 * s.slot_ms) as f64 / 1000.0,
                 ok[i],
-                ok[i] as f64 * 4.0,
+                ok[i] as f64 * 1000.0 / s.slot_ms as f64,
                 no[i]
             );
         }
@@ -157,6 +159,7 @@ fn main() {
         rate: env("BULK_RATE", 800.0),
         inflight: env("BULK_INFLIGHT", 64),
         trace: env("BULK_TRACE", 0) == 1,
+        slot_ms: env("BULK_TRACE_MS", 250),
     };
     let counts: Vec<usize> = std::env::var("BULK_CLIENTS")
         .unwrap_or_else(|_| "1,4".into())
