@@ -3,11 +3,16 @@
 //! For each document: spec (YAML) -> serde_json::Value -> joined with the documents it shares
 //! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
-//! (codegen/redact.rs) -> our open enums and tagged unions placed in `mod types` ->
+//! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> each
+//! operation's builder rewritten for the hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
 //! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
 
 #[path = "codegen/bundle.rs"]
 mod bundle;
+#[path = "codegen/calls.rs"]
+mod calls;
+#[path = "codegen/dates.rs"]
+mod dates;
 #[path = "codegen/normalize.rs"]
 mod normalize;
 #[path = "codegen/redact.rs"]
@@ -129,6 +134,16 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
         .unwrap_or_else(|e| panic!("progenitor could not generate a client from {name}: {e}"));
     let mut file: syn::File = syn::parse2(tokens).expect("progenitor emits valid Rust");
     redact::redact_debug(&mut file.items);
+    dates::fast_dates(&mut file.items);
+    let mut rewritten = calls::rewrite_builders(&mut file.items);
+    assert!(
+        rewritten.sends == spec.operations().count(),
+        "{name}: {rewritten:?} of {} operations' builders rewritten for the hot path",
+        spec.operations().count()
+    );
+    rewritten.static_paths.sort();
+    rewritten.static_paths.dedup();
+    let static_paths = &rewritten.static_paths;
 
     let ours: syn::File = syn::parse_str(&render::render_types(&found))
         .expect("rendered replacement types are valid Rust");
@@ -169,6 +184,9 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
         pub const PATH_PREFIX: &str = #prefix;
         /// The template parameters inside [`PATH_PREFIX`].
         pub const PATH_PREFIX_PARAMS: &[&str] = &[#(#params),*];
+        /// The operations' paths (after [`PATH_PREFIX`]) that take no parameters, sorted: the
+        /// client parses their full URLs once.
+        pub(crate) const STATIC_PATHS: &[&str] = &[#(#static_paths),*];
         /// The traits that carry the operations, one per tag.
         pub mod ext {
             pub use super::{#(#traits),*};

@@ -135,7 +135,11 @@ impl Auth {
                 Ok(None)
             }
             Auth::OAuth2(src) => {
-                let token = src.token().await?;
+                // A valid cached token needs no future; fetching one is rare, so boxed.
+                let token = match src.fresh() {
+                    Some(t) => t,
+                    None => Box::pin(src.token()).await?,
+                };
                 req.headers_mut()
                     .insert(AUTHORIZATION, token.header.clone());
                 Ok(Some(token))
@@ -195,6 +199,11 @@ impl TokenSource {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The cached token while it needs no refresh.
+    fn fresh(&self) -> Option<Arc<Token>> {
+        self.cached().filter(|t| Instant::now() < t.refresh_at)
     }
 
     async fn token(&self) -> Result<Arc<Token>, AuthError> {

@@ -2,8 +2,9 @@
 //! generated types as the builders, so the shortest code is also the fast path.
 
 use crate::types::{
-    AppMessage, ChannelRecipientIdentity, ConversationChannel, IdentifiedBy, MediaMessage,
-    Recipient, SendMessageRequest, TemplateMessage, TemplateReference, TextMessage,
+    AppMessage, CardMessage, CarouselMessage, ChannelRecipientIdentity, ConversationChannel,
+    IdentifiedBy, MediaMessage, Recipient, SendMessageRequest, TemplateMessage, TemplateReference,
+    TextMessage,
 };
 use std::collections::HashMap;
 
@@ -23,6 +24,17 @@ impl AppMessage {
                 url: url.into(),
                 thumbnail_url: None,
                 filename_override: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A carousel of cards (each a [`CardMessage`]: title, description, media, choices).
+    pub fn carousel(cards: impl IntoIterator<Item = CardMessage>) -> Self {
+        AppMessage {
+            carousel_message: Some(CarouselMessage {
+                cards: cards.into_iter().collect(),
+                choices: vec![],
             }),
             ..Default::default()
         }

@@ -2,6 +2,7 @@
 //! rate limiting, for all three services at once.
 
 use crate::auth::{Auth, Credentials, DEFAULT_AUTH_URL};
+use crate::calls::Base;
 use crate::error::{Error, Result};
 use crate::generated::{self, Client, SEND_MESSAGE_PATH};
 use crate::hooks::{Inner, Shared};
@@ -186,22 +187,25 @@ impl ClientBuilder {
             .credentials
             .ok_or_else(|| Error::Config("credentials are required".into()))?;
         // Each service's host (region or override) and its document's path prefix.
-        let mut urls = Vec::with_capacity(3);
-        for (service, (what, prefix, params)) in Service::ALL.into_iter().zip([
+        let mut bases = Vec::with_capacity(3);
+        for (service, (what, prefix, params, paths)) in Service::ALL.into_iter().zip([
             (
                 "base_url",
                 generated::PATH_PREFIX,
                 generated::PATH_PREFIX_PARAMS,
+                generated::STATIC_PATHS,
             ),
             (
                 "templates_url",
                 generated::templates::PATH_PREFIX,
                 generated::templates::PATH_PREFIX_PARAMS,
+                generated::templates::STATIC_PATHS,
             ),
             (
                 "batch_url",
                 generated::batch::PATH_PREFIX,
                 generated::batch::PATH_PREFIX_PARAMS,
+                generated::batch::STATIC_PATHS,
             ),
         ]) {
             let host = match &self.base_urls[service.index()] {
@@ -210,21 +214,30 @@ impl ClientBuilder {
             };
             let host = checked_url(what, &host)?;
             let path = fill_prefix(prefix, params, &project_id)?;
-            urls.push(format!("{}{path}", host.as_str().trim_end_matches('/')));
+            let url = format!("{}{path}", host.as_str().trim_end_matches('/'));
+            bases.push(Base::new(url, paths).map_err(|e| Error::Config(format!("{what}: {e}")))?);
         }
-        let [baseurl, templates_url, batch_url]: [String; 3] =
-            urls.try_into().expect("one URL per service");
+        let bases: [Base; 3] = bases.try_into().expect("one base URL per service");
+        let [baseurl, templates_url, batch_url] = bases.each_ref().map(|b| b.url.clone());
         let auth_url = checked_url(
             "auth_url",
             self.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL),
         )?;
 
-        let http = match self.http {
-            Some(h) => h,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .build()
-                .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?,
+        // Our own HTTP client carries the attempt timeout, so a request needs its own (an
+        // allocation, and a copy in every spare) only when the call's deadline is nearer.
+        let (http, client_timeout) = match self.http {
+            Some(h) => (h, None),
+            None => {
+                let mut b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+                if let Some(t) = self.timeout {
+                    b = b.timeout(t);
+                }
+                let h = b
+                    .build()
+                    .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
+                (h, self.timeout)
+            }
         };
         let send_url = Url::parse(&format!("{baseurl}{SEND_MESSAGE_PATH}"))
             .map_err(|e| Error::Config(format!("base_url {baseurl:?}: {e}")))?;
@@ -235,7 +248,9 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             timeout: self.timeout,
+            client_timeout,
             project_id,
+            bases,
             templates_url,
             batch_url,
             send_url,

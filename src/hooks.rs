@@ -1,9 +1,9 @@
 //! progenitor's `exec` hook: authentication, retries, deadlines, tracing and error bodies for
 //! every generated operation, in one loop.
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Token};
 use crate::error::{from_error_body, BodyTooLarge, Failure};
-use crate::limit::Limiter;
+use crate::limit::{Limiter, Ticket};
 use crate::region::Service;
 use crate::retry::{self, Budget, RetryConfig};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -28,7 +28,13 @@ pub(crate) struct Shared {
     pub(crate) limiters: [Limiter; 3],
     pub(crate) max_response_bytes: u64,
     pub(crate) timeout: Option<Duration>,
+    /// The timeout the HTTP client applies to every request itself (`None` for a caller's
+    /// client, whose settings are unknown).
+    pub(crate) client_timeout: Option<Duration>,
     pub(crate) project_id: String,
+    /// Each service's base URL (with the project path), in [`Service::index`] order, parsed
+    /// once for the generated operations.
+    pub(crate) bases: [crate::calls::Base; 3],
     /// Base URLs (with the project path) of the Template Management and Batch APIs.
     pub(crate) templates_url: String,
     pub(crate) batch_url: String,
@@ -47,12 +53,43 @@ impl fmt::Debug for Inner {
     }
 }
 
+/// A generated client and the service it calls.
+pub(crate) trait Api: ClientInfo<Inner> {
+    const SERVICE: Service;
+}
+
+/// What a generated operation's `send` awaits (see `codegen/calls.rs`): [`run`], repeating an
+/// attempt with a request built again by `rebuild`.
+pub(crate) fn call<'a, C: Api>(
+    client: &'a C,
+    request: Request,
+    info: &OperationInfo,
+    rebuild: &'a (dyn Fn() -> Option<Request> + Send + Sync),
+) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
+    run(
+        client,
+        C::SERVICE,
+        request,
+        info.operation_id,
+        Some(rebuild),
+        false,
+    )
+}
+
 /// Every generated client sends through [`run`], with its service.
 macro_rules! hooks {
     ($($client:ty => $service:expr),*) => {$(
+        impl Api for $client {
+            const SERVICE: Service = $service;
+        }
+
         impl ClientHooks<Inner> for $client {
-            async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-                run(self, $service, request, info.operation_id, None, false).await
+            fn exec(
+                &self,
+                request: Request,
+                info: &OperationInfo,
+            ) -> impl std::future::Future<Output = reqwest::Result<Response>> {
+                run(self, $service, request, info.operation_id, None, false)
             }
         }
     )*};
@@ -68,174 +105,259 @@ hooks! {
 /// made before each attempt that may be repeated, or, when the caller can build the request
 /// again cheaply (`rebuild`), a new one made only when a repeat actually happens. `at_most_once`
 /// overrides [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate).
-pub(crate) async fn run<C: ClientInfo<Inner>>(
-    client: &C,
+///
+/// Every call's future holds this one, so it is kept small: whatever only a failure, a wait
+/// or a token fetch needs lives in futures boxed when that happens ([`after_failure`]), and the
+/// arguments are used where the future captured them (an `async fn` keeps a second copy).
+#[allow(clippy::manual_async_fn)] // on purpose, see above
+pub(crate) fn run<'a, C: ClientInfo<Inner>>(
+    client: &'a C,
     service: Service,
-    request: Request,
+    mut request: Request,
     op: &'static str,
-    rebuild: Option<&(dyn Fn() -> Request + Send + Sync)>,
+    rebuild: Option<&'a (dyn Fn() -> Option<Request> + Send + Sync)>,
     at_most_once: bool,
-) -> reqwest::Result<Response> {
-    let shared = &*client.inner().0;
+) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
+    async move {
+        let shared = &*client.inner().0;
+        if service == Service::Batch && !shared.auth.is_oauth() {
+            let why = "the Batch API accepts only OAuth2 bearer tokens: build the client with \
+                   Credentials::oauth2 (no request was sent)";
+            return Ok(failure_response(
+                Failure::Config(why.into()),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+        let started = Instant::now();
+        let mut state = Attempts {
+            strict: at_most_once && shared.retry.retry_ambiguous_posts,
+            deadline: shared.retry.max_elapsed.map(|d| started + d),
+            retries: 0,
+            throttled: 0,
+            refreshed: false,
+        };
+        with_user_agent(&mut request);
+        let limiter = &shared.limiters[service.index()];
+
+        loop {
+            let cfg = &shared.retry;
+            // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
+            // copy shares its bytes.
+            let may_repeat = state.retries < cfg.max_retries
+                || state.throttled < cfg.max_throttle_retries
+                || (!state.refreshed && shared.auth.is_oauth());
+            let spare = if may_repeat && rebuild.is_none() {
+                request.try_clone()
+            } else {
+                None
+            };
+            // Requests wait here, not in a retry loop, once the API has asked us to slow down.
+            let ticket = match limiter.try_acquire() {
+                Some(ticket) => ticket,
+                None => match Box::pin(limiter.acquire(state.deadline)).await {
+                    Ok(ticket) => ticket,
+                    Err(_) => return Ok(deadline_response(started)),
+                },
+            };
+            let token = match shared.auth.authorize(&mut request).await {
+                Ok(t) => t,
+                Err(e) => return Ok(failure_response(Failure::Auth(e), StatusCode::UNAUTHORIZED)),
+            };
+            if let Some(t) = attempt_timeout(shared.timeout, state.deadline) {
+                if t.is_zero() {
+                    return Ok(deadline_response(started));
+                }
+                if shared.client_timeout != Some(t) {
+                    *request.timeout_mut() = Some(t);
+                }
+            }
+            let method = request.method().clone();
+
+            let attempt = state.retries + state.throttled + u32::from(state.refreshed) + 1;
+            let span = tracing::debug_span!(
+                "sinch.request",
+                operation = op,
+                attempt,
+                status = tracing::field::Empty
+            );
+            let result = if span.is_disabled() {
+                client.client().execute(request).await
+            } else {
+                let result = client
+                    .client()
+                    .execute(request)
+                    .instrument(span.clone())
+                    .await;
+                if let Ok(resp) = &result {
+                    span.record("status", resp.status().as_u16());
+                }
+                result
+            };
+            let result = match result {
+                Ok(resp) if resp.status().is_success() => {
+                    shared.budget.deposit();
+                    return Ok(bounded(resp, shared.max_response_bytes));
+                }
+                other => other,
+            };
+            let failed = Failed {
+                result,
+                method,
+                spare,
+                ticket,
+                token,
+            };
+            match Box::pin(after_failure(
+                shared, limiter, &mut state, failed, rebuild, op,
+            ))
+            .await
+            {
+                Next::Done(result) => return result,
+                Next::Again(next) => request = next,
+            }
+        }
+    }
+}
+
+/// Where a call stands between attempts.
+struct Attempts {
+    /// Never repeat after an ambiguous failure, whatever the retry settings say.
+    strict: bool,
+    deadline: Option<Instant>,
+    retries: u32,
+    throttled: u32,
+    refreshed: bool,
+}
+
+/// An attempt that did not succeed, with what is needed to repeat it.
+struct Failed {
+    result: reqwest::Result<Response>,
+    method: reqwest::Method,
+    spare: Option<Request>,
+    ticket: Ticket,
+    token: Option<Arc<Token>>,
+}
+
+enum Next {
+    Done(reqwest::Result<Response>),
+    /// Send this request next (any wait the failure asked for is over).
+    Again(Request),
+}
+
+/// Decides what follows an unsuccessful attempt: a fresh token, a paced repeat after a 429,
+/// a retry after backoff, or the end of the call with the error.
+async fn after_failure(
+    shared: &Shared,
+    limiter: &Limiter,
+    state: &mut Attempts,
+    failed: Failed,
+    rebuild: Option<&(dyn Fn() -> Option<Request> + Send + Sync)>,
+    op: &'static str,
+) -> Next {
     let strict;
-    let cfg = if at_most_once && shared.retry.retry_ambiguous_posts {
+    let cfg = if state.strict {
         strict = shared.retry.clone().retry_ambiguous_posts(false);
         &strict
     } else {
         &shared.retry
     };
-    let started = Instant::now();
-    let deadline = cfg.max_elapsed.map(|d| started + d);
-    let method = request.method().clone();
-    let mut request = with_user_agent(request);
-    let again = |spare: &mut Option<Request>| {
-        spare
-            .take()
-            .or_else(|| rebuild.map(|f| with_user_agent(f())))
+    let Failed {
+        result,
+        method,
+        mut spare,
+        ticket,
+        token,
+    } = failed;
+    let mut again = || {
+        spare.take().or_else(|| {
+            let mut r = rebuild?()?;
+            with_user_agent(&mut r);
+            Some(r)
+        })
     };
-    if service == Service::Batch && !shared.auth.is_oauth() {
-        let why = "the Batch API accepts only OAuth2 bearer tokens: build the client with \
-                   Credentials::oauth2 (no request was sent)";
-        return Ok(failure_response(
-            Failure::Config(why.into()),
-            StatusCode::UNAUTHORIZED,
-        ));
-    }
-    let limiter = &shared.limiters[service.index()];
-    let mut retries = 0u32;
-    let mut throttled = 0u32;
-    let mut refreshed = false;
-
-    loop {
-        let attempt = retries + throttled + u32::from(refreshed) + 1;
-        // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
-        // copy shares its bytes.
-        let may_repeat = retries < cfg.max_retries
-            || throttled < cfg.max_throttle_retries
-            || (!refreshed && shared.auth.is_oauth());
-        let mut spare = if may_repeat && rebuild.is_none() {
-            request.try_clone()
-        } else {
-            None
-        };
-        // Requests wait here, not in a retry loop, once the API has asked us to slow down.
-        let Ok(ticket) = limiter.acquire(deadline).await else {
-            return Ok(deadline_response(started));
-        };
-        let token = match shared.auth.authorize(&mut request).await {
-            Ok(t) => t,
-            Err(e) => return Ok(failure_response(Failure::Auth(e), StatusCode::UNAUTHORIZED)),
-        };
-        if let Some(t) = attempt_timeout(shared.timeout, deadline) {
-            if t.is_zero() {
-                return Ok(deadline_response(started));
+    let limit = shared.max_response_bytes;
+    let (wait, reason, next) = match result {
+        Ok(resp) => {
+            let status = resp.status();
+            // A rejected token is replaced once, whatever the retry settings say.
+            if let (StatusCode::UNAUTHORIZED, false, Some(used)) = (status, state.refreshed, &token)
+            {
+                if let Some(next) = again() {
+                    shared.auth.invalidate(used);
+                    state.refreshed = true;
+                    return Next::Again(next);
+                }
             }
-            *request.timeout_mut() = Some(t);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // Pacing, not failure: slow down, wait as the API says, go again; the outage
+                // budget is not touched.
+                limiter.throttled(ticket);
+                let header = retry::parse_retry_after(resp.headers());
+                let failed = read_error(resp, limit).await;
+                // The body's RetryInfo is the more precise (Retry-After has whole seconds).
+                let asked = failed
+                    .extensions()
+                    .get::<Failure>()
+                    .and_then(Failure::retry_delay)
+                    .or(header);
+                let next = (state.throttled < cfg.max_throttle_retries)
+                    .then(&mut again)
+                    .flatten();
+                let wait = asked.unwrap_or_else(|| cfg.backoff(state.throttled + 1));
+                return match next {
+                    Some(next) if wait <= cfg.max_retry_after && within(state.deadline, wait) => {
+                        state.throttled += 1;
+                        tracing::debug!(operation = op, ?wait, "429: waiting as asked");
+                        tokio::time::sleep(wait).await;
+                        Next::Again(next)
+                    }
+                    _ => Next::Done(Ok(failed)),
+                };
+            }
+            let retry =
+                state.retries < cfg.max_retries && retry::status_is_retryable(cfg, &method, status);
+            let Some(next) = retry.then(&mut again).flatten() else {
+                return Next::Done(Ok(read_error(resp, limit).await));
+            };
+            let wait = match retry::parse_retry_after(resp.headers()) {
+                Some(w) if w > cfg.max_retry_after => {
+                    return Next::Done(Ok(read_error(resp, limit).await))
+                }
+                Some(w) => w,
+                None => cfg.backoff(state.retries + 1),
+            };
+            if !within(state.deadline, wait) || !shared.budget.try_withdraw() {
+                return Next::Done(Ok(read_error(resp, limit).await));
+            }
+            (wait, format!("HTTP {status}"), next)
         }
-
-        let span = tracing::debug_span!(
-            "sinch.request",
-            operation = op,
-            attempt,
-            status = tracing::field::Empty
-        );
-        let result = client
-            .client()
-            .execute(request)
-            .instrument(span.clone())
-            .await;
-
-        let (wait, reason) = match result {
-            Ok(resp) => {
-                let status = resp.status();
-                span.record("status", status.as_u16());
-                if status.is_success() {
-                    shared.budget.deposit();
-                    return Ok(bounded(resp, shared.max_response_bytes));
-                }
-                // A rejected token is replaced once, whatever the retry settings say.
-                if let (StatusCode::UNAUTHORIZED, false, Some(used)) = (status, refreshed, &token) {
-                    if let Some(next) = again(&mut spare) {
-                        shared.auth.invalidate(used);
-                        refreshed = true;
-                        request = next;
-                        continue;
-                    }
-                }
-                if status == StatusCode::TOO_MANY_REQUESTS {
-                    // Pacing, not failure: slow down, wait as the API says, go again; the
-                    // outage budget is not touched.
-                    limiter.throttled(ticket);
-                    let header = retry::parse_retry_after(resp.headers());
-                    let failed = read_error(resp, shared.max_response_bytes).await;
-                    // The body's RetryInfo is the more precise (Retry-After has whole seconds).
-                    let asked = failed
-                        .extensions()
-                        .get::<Failure>()
-                        .and_then(Failure::retry_delay)
-                        .or(header);
-                    let next = (throttled < cfg.max_throttle_retries)
-                        .then(|| again(&mut spare))
-                        .flatten();
-                    let wait = asked.unwrap_or_else(|| cfg.backoff(throttled + 1));
-                    match next {
-                        Some(next) if wait <= cfg.max_retry_after && within(deadline, wait) => {
-                            throttled += 1;
-                            request = next;
-                            tracing::debug!(operation = op, ?wait, "429: waiting as asked");
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
-                        _ => return Ok(failed),
-                    }
-                }
-                let retry =
-                    retries < cfg.max_retries && retry::status_is_retryable(cfg, &method, status);
-                let Some(next) = retry.then(|| again(&mut spare)).flatten() else {
-                    return Ok(read_error(resp, shared.max_response_bytes).await);
-                };
-                let wait = match retry::parse_retry_after(resp.headers()) {
-                    Some(w) if w > cfg.max_retry_after => {
-                        return Ok(read_error(resp, shared.max_response_bytes).await)
-                    }
-                    Some(w) => w,
-                    None => cfg.backoff(retries + 1),
-                };
-                if !within(deadline, wait) || !shared.budget.try_withdraw() {
-                    return Ok(read_error(resp, shared.max_response_bytes).await);
-                }
-                request = next;
-                (wait, format!("HTTP {status}"))
+        Err(e) => {
+            let retry =
+                state.retries < cfg.max_retries && retry::error_is_retryable(cfg, &method, &e);
+            let Some(next) = retry.then(&mut again).flatten() else {
+                return Next::Done(Err(e));
+            };
+            let wait = cfg.backoff(state.retries + 1);
+            if !within(state.deadline, wait) || !shared.budget.try_withdraw() {
+                return Next::Done(Err(e));
             }
-            Err(e) => {
-                let retry =
-                    retries < cfg.max_retries && retry::error_is_retryable(cfg, &method, &e);
-                let Some(next) = retry.then(|| again(&mut spare)).flatten() else {
-                    return Err(e);
-                };
-                let wait = cfg.backoff(retries + 1);
-                if !within(deadline, wait) || !shared.budget.try_withdraw() {
-                    return Err(e);
-                }
-                request = next;
-                (wait, e.without_url().to_string())
-            }
-        };
-        retries += 1;
-        tracing::debug!(operation = op, retry = retries, ?wait, %reason, "retrying");
-        tokio::time::sleep(wait).await;
-    }
+            (wait, e.without_url().to_string(), next)
+        }
+    };
+    state.retries += 1;
+    tracing::debug!(operation = op, retry = state.retries, ?wait, %reason, "retrying");
+    tokio::time::sleep(wait).await;
+    Next::Again(next)
 }
 
 /// Also covers a caller-supplied reqwest::Client, which has its own default headers.
-fn with_user_agent(mut request: Request) -> Request {
+fn with_user_agent(request: &mut Request) {
     request
         .headers_mut()
         .entry(reqwest::header::USER_AGENT)
         .or_insert(reqwest::header::HeaderValue::from_static(
             crate::config::USER_AGENT,
         ));
-    request
 }
 
 fn within(deadline: Option<Instant>, wait: Duration) -> bool {

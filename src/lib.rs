@@ -5,8 +5,10 @@
 mod auth;
 pub mod batch;
 mod bulk;
+mod calls;
 mod compose;
 mod config;
+mod dates;
 mod error;
 mod generated;
 mod hooks;

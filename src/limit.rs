@@ -139,6 +139,20 @@ impl Limiter {
         u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// A ticket at once while the limiter is off or not engaged (the common case, kept out of
+    /// any future); `None`: wait for a slot with [`Self::acquire`].
+    pub fn try_acquire(&self) -> Option<Ticket> {
+        if !self.cfg.enabled {
+            return Some(Ticket(0));
+        }
+        if self.engaged.load(Relaxed) {
+            return None;
+        }
+        let now = self.now();
+        self.meter.record(now);
+        Some(Ticket(now))
+    }
+
     /// Waits for this request's slot. Free while the limiter is not engaged.
     pub async fn acquire(&self, deadline: Option<Instant>) -> Result<Ticket, PastDeadline> {
         if !self.cfg.enabled {

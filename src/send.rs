@@ -3,7 +3,7 @@
 use crate::generated::{Client, ClientInfo as _, ResponseValue};
 use crate::{types, Error, Result};
 use bytes::Bytes;
-use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
 impl Client {
     /// Sends a message (`Messages_SendMessage`), borrowing the request.
@@ -42,38 +42,31 @@ impl Client {
         let build = || {
             let mut req =
                 reqwest::Request::new(reqwest::Method::POST, self.inner.0.send_url.clone());
+            *req.headers_mut() = reqwest::header::HeaderMap::with_capacity(crate::calls::HEADERS);
             let headers = req.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
             headers.insert(
-                HeaderName::from_static("api-version"),
+                crate::calls::API_VERSION,
                 HeaderValue::from_static(Client::api_version()),
             );
             *req.body_mut() = Some(body.clone().into());
             req
         };
-        let mut resp = crate::hooks::run(
+        let rebuild = || Some(build());
+        let resp = crate::hooks::run(
             self,
             crate::region::Service::Conversation,
             build(),
             "messages_send_message",
-            Some(&build),
+            Some(&rebuild),
             at_most_once,
         )
         .await
         .map_err(progenitor_client::Error::<()>::CommunicationError)?;
-        let status = resp.status();
-        if status != reqwest::StatusCode::OK {
+        if resp.status() != reqwest::StatusCode::OK {
             return Err(progenitor_client::Error::<()>::UnexpectedResponse(resp).into());
         }
-        // As the generated code does, but moving the headers instead of copying them.
-        let headers = std::mem::take(resp.headers_mut());
-        let full = resp
-            .bytes()
-            .await
-            .map_err(progenitor_client::Error::<()>::ResponseBodyError)?;
-        let inner = serde_json::from_slice(&full)
-            .map_err(|e| progenitor_client::Error::<()>::InvalidResponsePayload(full, e))?;
-        Ok(ResponseValue::new(inner, status, headers))
+        Ok(crate::calls::response_value::<_, ()>(resp).await?)
     }
 }

@@ -975,3 +975,144 @@ async fn update_masks_are_repeated_query_parameters() {
         Some("update_mask.paths=display_name&update_mask.paths=retention_policy.ttl_days")
     );
 }
+
+/// The generated builders' body: given whole, built with `body_map` alone or on top of a whole
+/// one, or missing (an invalid request naming the field, nothing sent). The path is joined onto
+/// the configured base URL, percent-encoded parameters and all.
+#[tokio::test]
+async fn generated_builders_take_a_body_whole_or_built_and_refuse_a_missing_one() {
+    let s = Scripted::start().await;
+    let reply = || {
+        Reply::json(
+            200,
+            json!({"message_id": "m", "accepted_time": "2024-06-18T12:34:56Z"}),
+        )
+    };
+    s.on("POST", SEND, vec![reply(), reply(), reply()]);
+    let client = basic(&s.url).build().unwrap();
+
+    client
+        .messages_send_message()
+        .body(send_body())
+        .send()
+        .await
+        .unwrap();
+    client
+        .messages_send_message()
+        .body_map(|b| {
+            b.app_id("app-1")
+                .recipient(types::Recipient::contact("contact-1"))
+                .message(types::AppMessage::text("hello"))
+        })
+        .send()
+        .await
+        .unwrap();
+    client
+        .messages_send_message()
+        .body(send_body())
+        .body_map(|b| b.message_metadata(Some("tag".to_string())))
+        .send()
+        .await
+        .unwrap();
+    let seen = s.seen("POST", SEND);
+    assert_eq!(seen.len(), 3);
+    let json = |i: usize| serde_json::from_slice::<serde_json::Value>(&seen[i].body).unwrap();
+    let whole = serde_json::to_value(send_body()).unwrap();
+    assert_eq!(json(0), whole);
+    assert_eq!(json(1), whole);
+    let mut tagged = whole.clone();
+    tagged["message_metadata"] = json!("tag");
+    assert_eq!(json(2), tagged);
+
+    for missing in [
+        client.messages_send_message().send().await.unwrap_err(),
+        client
+            .messages_send_message()
+            .body_map(|b| b.app_id("app-1"))
+            .send()
+            .await
+            .unwrap_err(),
+    ] {
+        let e = Error::from(missing);
+        assert!(
+            matches!(&e, Error::InvalidRequest(m) if m.contains("no value supplied for")),
+            "{e:?}"
+        );
+    }
+    assert_eq!(s.seen("POST", SEND).len(), 3, "nothing sent without a body");
+
+    // A path parameter is percent-encoded into the path under the base URL.
+    let path = "/v1/projects/proj-1/apps/a%2Fb%20c";
+    s.on("GET", path, vec![Reply::json(200, json!({"id": "a/b c"}))]);
+    let app = client.app_get_app().app_id("a/b c").send().await.unwrap();
+    assert_eq!(app.id.as_deref(), Some("a/b c"));
+    assert_eq!(s.seen("GET", path).len(), 1);
+}
+
+/// A generated client made by hand (not through `Client::builder`) with another base URL
+/// still calls that URL.
+#[tokio::test]
+async fn a_hand_made_generated_client_calls_its_own_base_url() {
+    let s = Scripted::start().await;
+    let other = "/elsewhere/v1/projects/proj-2/apps";
+    s.on("GET", other, vec![Reply::json(200, json!({"apps": []}))]);
+    let configured = basic(&s.url).build().unwrap();
+    let hand_made = Client::new_with_client(
+        &format!("{}/elsewhere/v1/projects/proj-2", s.url),
+        reqwest::Client::new(),
+        configured.inner().clone(),
+    );
+    hand_made.app_list_apps().send().await.unwrap();
+    assert_eq!(s.seen("GET", other).len(), 1);
+}
+
+/// A generated call that is repeated (a 401 with a fresh token, a 429, a 503) sends a request
+/// built again from the builder: same body, same headers, a new token.
+#[tokio::test]
+async fn a_repeated_generated_call_sends_the_same_request_again() {
+    let s = Scripted::start().await;
+    s.on(
+        "POST",
+        "/oauth2/token",
+        vec![
+            Reply::json(200, token("old", 3600)),
+            Reply::json(200, token("new", 3600)),
+        ],
+    );
+    s.on(
+        "POST",
+        SEND,
+        vec![
+            Reply::json(
+                401,
+                json!({"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
+            ),
+            Reply::raw(429, "").header("retry-after", "0"),
+            Reply::raw(503, ""),
+            Reply::json(200, json!({"message_id": "m3"})),
+        ],
+    );
+    let client = oauth_client(&s.url, &format!("{}/oauth2/token", s.url))
+        .build()
+        .unwrap();
+    let sent = client
+        .messages_send_message()
+        .body(send_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.message_id.as_deref(), Some("m3"));
+    let seen = s.seen("POST", SEND);
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[0].headers["authorization"], "Bearer old");
+    assert_eq!(seen[3].headers["authorization"], "Bearer new");
+    let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(body, serde_json::to_value(send_body()).unwrap());
+    for retry in &seen[1..] {
+        assert_eq!(retry.body, seen[0].body);
+        for name in ["content-type", "accept", "api-version", "user-agent"] {
+            assert_eq!(retry.headers.get(name), seen[0].headers.get(name), "{name}");
+            assert!(retry.headers.get(name).is_some(), "{name}");
+        }
+    }
+}
