@@ -84,12 +84,17 @@ async fn run(c: &Contender, s: &Settings) {
             r
         });
         async move {
+            // When each of this client's sends completed, for the trace.
+            let mut completed = vec![];
             let failed = client
                 .send_all(requests, s.inflight)
-                .filter(|o| futures_util::future::ready(o.result.is_err()))
+                .filter(|o| {
+                    completed.push(started.elapsed());
+                    futures_util::future::ready(o.result.is_err())
+                })
                 .count()
                 .await;
-            (failed, started.elapsed())
+            (failed, started.elapsed(), completed)
         }
     });
     let done = futures_util::future::join_all(runs).await;
@@ -136,13 +141,22 @@ async fn run(c: &Contender, s: &Settings) {
                 ok[i] += 1;
             }
         }
+        // And each client's completed sends per slot.
+        let mut per_client = vec![vec![0u32; slots]; done.len()];
+        for (k, d) in done.iter().enumerate() {
+            for t in &d.2 {
+                per_client[k][((t.as_millis() / s.slot_ms) as usize).min(slots - 1)] += 1;
+            }
+        }
         for i in 0..slots {
+            let clients: Vec<String> = per_client.iter().map(|c| format!("{:>4}", c[i])).collect();
             println!(
-                "trace {:>6.3}s accepted {:>4} ({:>5.0}/s) refused {:>4}",
+                "trace {:>6.3}s accepted {:>4} ({:>5.0}/s) refused {:>4}  per client {}",
                 (i as u128 * s.slot_ms) as f64 / 1000.0,
                 ok[i],
                 ok[i] as f64 * 1000.0 / s.slot_ms as f64,
-                no[i]
+                no[i],
+                clients.join(" ")
             );
         }
     }

@@ -69,7 +69,7 @@ impl Client {
     where
         S: Stream<Item = types::SendMessageRequest> + 'a,
     {
-        requests
+        let sends = requests
             .enumerate()
             .map(move |(index, request)| async move {
                 let result = self.send_message_with(&request, true).await;
@@ -78,7 +78,48 @@ impl Client {
                     request,
                     result,
                 }
-            })
-            .buffer_unordered(concurrency.max(1))
+            });
+        let limiter = &self.inner.0.limiters[crate::region::Service::Conversation.index()];
+        ramped(sends, concurrency.max(1), move || limiter.engaged())
     }
+}
+
+/// Requests in flight at the start of a bulk send; one more for each that completes, up to the
+/// concurrency asked for.
+const FIRST_IN_FLIGHT: usize = 4;
+
+/// Like `buffer_unordered(max)`, but starting with a few futures running and adding one per
+/// completed future (TCP's slow start) until `paced()`: until the API has answered a few, a
+/// bulk send does not put all its requests in the air at once (with several instances starting
+/// together, most of those would be refused before any limiter knows there is a limit); once
+/// the rate limiter paces the requests, all may wait for their slot.
+fn ramped<S, F>(sends: S, max: usize, paced: impl Fn() -> bool) -> impl Stream<Item = F::Output>
+where
+    S: Stream<Item = F>,
+    F: std::future::Future,
+{
+    use futures_util::stream::{FusedStream as _, FuturesUnordered};
+    use std::task::Poll;
+    let mut sends = Box::pin(sends.fuse());
+    let mut running = FuturesUnordered::new();
+    let mut limit = FIRST_IN_FLIGHT.min(max);
+    stream::poll_fn(move |cx| {
+        if limit < max && paced() {
+            limit = max;
+        }
+        while running.len() < limit {
+            match sends.as_mut().poll_next(cx) {
+                Poll::Ready(Some(f)) => running.push(f),
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        match running.poll_next_unpin(cx) {
+            Poll::Ready(Some(out)) => {
+                limit = (limit + 1).min(max);
+                Poll::Ready(Some(out))
+            }
+            Poll::Ready(None) if sends.is_terminated() => Poll::Ready(None),
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+        }
+    })
 }

@@ -196,6 +196,8 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
             let result = match result {
                 Ok(resp) if resp.status().is_success() => {
                     shared.budget.deposit();
+                    limiter.accepted();
+
                     return Ok(bounded(resp, shared.max_response_bytes));
                 }
                 other => other,

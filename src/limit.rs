@@ -1,15 +1,19 @@
 //! Client-side rate limiting that needs no configuration.
 //!
 //! Off (one atomic load per request) until the API first answers 429. Then requests are paced
-//! at a rate that starts near what the client was sending, is cut multiplicatively on further
-//! 429s (once per round: a 429 for a request paced before the last cut does not cut again),
-//! and grows back along a cubic curve, as TCP CUBIC and the AWS SDKs' adaptive retry mode do.
-//! Clients sharing one quota without talking to each other converge on it like TCP flows on a
-//! link. After a quiet spell without 429s the limiter switches itself off again.
+//! at the rate the API was accepting from this client (its share of the limit), cut by 10% on
+//! each further round of 429s, and grown back along TCP CUBIC's curve: quickly back to the rate
+//! it was cut from, flat there, then probing above it. The curve's constant is the same for
+//! every client, so clients sharing one limit without talking to each other converge on equal
+//! shares like TCP flows on a link. What keeps the 429s few: a round ends at a cut (a 429 for a
+//! request let through before it does not cut again), and a change of pace reaches the
+//! requests already waiting for a slot (they take a new one). After a quiet spell without 429s
+//! the limiter switches itself off again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Rate limiting settings (see the README's "Sending at the API's limits").
@@ -36,7 +40,7 @@ impl RateLimit {
             enabled: true,
             ceiling: None,
             min_rate: 1.0,
-            decrease: 0.7,
+            decrease: 0.9,
             recovery: Duration::from_millis(500),
             quiet: Duration::from_secs(30),
         }
@@ -64,11 +68,19 @@ impl RateLimit {
         self
     }
 
-    /// How long the rate takes to climb back to where it was cut (default 500 ms); it then
-    /// keeps probing upwards until the next 429.
+    /// How long the rate takes to climb back to where a 429 cut it, for a client that was
+    /// sending 800 requests/s (default 500 ms; a slower client climbs back sooner). It then
+    /// stays near that rate a while and probes upwards until the next 429.
     pub fn recovery(mut self, d: Duration) -> Self {
         self.recovery = d.max(Duration::from_millis(1));
         self
+    }
+
+    /// CUBIC's constant (requests/s per s³), from `recovery` at [`REFERENCE_RATE`]. One
+    /// constant for every client, whatever its rate: a client cut from a lower rate climbs
+    /// back sooner, which is what brings clients sharing a limit to equal shares.
+    fn c(&self) -> f64 {
+        REFERENCE_RATE * (1.0 - self.decrease) / self.recovery.as_secs_f64().powi(3)
     }
 
     fn clamp(&self, rate: f64) -> f64 {
@@ -77,10 +89,17 @@ impl RateLimit {
     }
 }
 
+/// The rate `recovery` is given for: the Conversation API's documented limit per project.
+const REFERENCE_RATE: f64 = 800.0;
 /// How often the paced path recomputes the rate along the curve.
 const TICK: u64 = 10_000_000;
-/// The send-rate meter's window.
-const WINDOW: u64 = 250_000_000;
+/// The rate meters' window: a rate is measured over the last one or two of them.
+const WINDOW: u64 = 100_000_000;
+/// A rate is never measured over less than this (the first requests of a burst, all
+/// accepted in a few milliseconds, would read as a very high rate).
+const MIN_SPAN: u64 = 100_000_000;
+/// Fewer accepted requests than this say too little about the rate the API accepts.
+const MIN_ACCEPTED: u64 = 8;
 
 /// One per service and client, shared by the client's clones.
 #[derive(Debug)]
@@ -92,22 +111,35 @@ pub(crate) struct Limiter {
     next: AtomicU64,
     /// Nanoseconds between requests at the current rate.
     interval: AtomicU64,
+    /// Bumped by every cut: it ends a round.
+    epoch: AtomicU64,
+    /// Bumped by every cut and every large rise of the rate: requests waiting for a slot
+    /// reserved at the old pace take a new one.
+    generation: AtomicU64,
+    changed: Notify,
     last_tick: AtomicU64,
-    meter: Meter,
+    /// Requests let through.
+    sent: Meter,
+    /// Requests the API accepted: once it refuses some, the best measure of this client's
+    /// share of the limit.
+    accepted: Meter,
     curve: Mutex<Curve>,
 }
 
 #[derive(Debug)]
 struct Curve {
-    /// The rate at the last cut.
+    /// The rate the last cut was from: the recovery curve comes back to it and stays near it
+    /// before probing above.
     w_max: f64,
     /// When the last cut happened (ns since origin).
     cut_at: u64,
     /// The rate in force.
     rate: f64,
+    /// The interval the waiting requests' slots were reserved at.
+    reserved_at: u64,
 }
 
-/// A request's place in the pacing order: when it was let through.
+/// A request's place in the pacing order: the round it was queued in.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ticket(u64);
 
@@ -123,12 +155,17 @@ impl Limiter {
             engaged: AtomicBool::new(cfg.enabled && cfg.ceiling.is_some()),
             next: AtomicU64::new(0),
             interval: AtomicU64::new(interval(rate)),
+            epoch: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            changed: Notify::new(),
             last_tick: AtomicU64::new(0),
-            meter: Meter::default(),
+            sent: Meter::default(),
+            accepted: Meter::default(),
             curve: Mutex::new(Curve {
                 w_max: rate,
                 cut_at: 0,
                 rate,
+                reserved_at: interval(rate),
             }),
             origin,
             cfg,
@@ -148,9 +185,8 @@ impl Limiter {
         if self.engaged.load(Relaxed) {
             return None;
         }
-        let now = self.now();
-        self.meter.record(now);
-        Some(Ticket(now))
+        self.sent.record(self.now());
+        Some(Ticket(self.epoch.load(Relaxed)))
     }
 
     /// Waits for this request's slot. Free while the limiter is not engaged.
@@ -158,26 +194,55 @@ impl Limiter {
         if !self.cfg.enabled {
             return Ok(Ticket(0));
         }
-        let now = self.now();
-        self.meter.record(now);
-        if !self.engaged.load(Relaxed) {
-            return Ok(Ticket(now));
-        }
-        self.tick(now);
-        let gap = self.interval.load(Relaxed);
-        let reserved = self
-            .next
-            .fetch_update(Relaxed, Relaxed, |n| Some(n.max(now).saturating_add(gap)))
-            .unwrap_or_else(|n| n);
-        let slot = reserved.max(now);
-        if slot > now {
-            let at = self.origin + Duration::from_nanos(slot);
-            if deadline.is_some_and(|d| at >= d) {
-                return Err(PastDeadline);
+        // The round this request joined the queue in: a request that waited through a cut
+        // was queued before it, and its 429 does not cut again.
+        let epoch = self.epoch.load(Relaxed);
+        loop {
+            let generation = self.generation.load(Relaxed);
+            let now = self.now();
+
+            if !self.engaged.load(Relaxed) {
+                self.sent.record(now);
+                return Ok(Ticket(epoch));
             }
-            tokio::time::sleep_until(at).await;
+            self.tick(now);
+            let gap = self.interval.load(Relaxed);
+            let reserved = self
+                .next
+                .fetch_update(Relaxed, Relaxed, |n| Some(n.max(now).saturating_add(gap)))
+                .unwrap_or_else(|n| n);
+            let slot = reserved.max(now);
+            if slot > now {
+                let at = self.origin + Duration::from_nanos(slot);
+                if deadline.is_some_and(|d| at >= d) {
+                    return Err(PastDeadline);
+                }
+                let changed = self.changed.notified();
+                let mut changed = std::pin::pin!(changed);
+                changed.as_mut().enable();
+                if self.generation.load(Relaxed) == generation {
+                    let sleep = std::pin::pin!(tokio::time::sleep_until(at));
+                    futures_util::future::select(sleep, changed).await;
+                }
+            }
+            // The pace changed while this request waited: its slot was at the old one.
+            if self.generation.load(Relaxed) == generation {
+                self.sent.record(self.now());
+                return Ok(Ticket(epoch));
+            }
         }
-        Ok(Ticket(now))
+    }
+
+    /// Whether requests are being paced.
+    pub fn engaged(&self) -> bool {
+        self.engaged.load(Relaxed)
+    }
+
+    /// The API accepted a request.
+    pub fn accepted(&self) {
+        if self.cfg.enabled {
+            self.accepted.record(self.now());
+        }
     }
 
     /// The API answered 429 to the request holding `ticket`.
@@ -187,20 +252,23 @@ impl Limiter {
         }
         let now = self.now();
         let mut c = self.curve.lock().unwrap_or_else(|p| p.into_inner());
-        let engaged = self.engaged.load(Relaxed);
-        if engaged && ticket.0 < c.cut_at {
-            return; // paced before the last cut: that cut already answered this overload
+        if ticket.0 != self.epoch.load(Relaxed) {
+            return; // let through before the last cut: that cut already answered this overload
         }
-        let sending = self.meter.rate(now);
-        let current = if engaged {
-            c.rate.min(sending)
-        } else {
-            sending
-        };
+        // What the API accepted from this client lately is its share of the limit; what it
+        // was sending is an upper bound when too few were accepted to tell.
+        let accepted = self.accepted.rate(now, MIN_ACCEPTED);
+        let sent = self.sent.rate(now, 1).unwrap_or(self.cfg.min_rate);
+        let mut current = accepted.unwrap_or(sent * self.cfg.decrease);
+        if self.engaged.load(Relaxed) {
+            current = current.min(c.rate);
+        }
+
         c.w_max = self.cfg.clamp(current);
         c.rate = self.cfg.clamp(c.w_max * self.cfg.decrease);
         c.cut_at = now;
-        self.interval.store(interval(c.rate), Relaxed);
+        self.epoch.fetch_add(1, Relaxed);
+        self.repace(&mut c, now);
         self.engaged.store(true, Relaxed);
         tracing::debug!(rate = c.rate, "rate limiter cut the pace after a 429");
     }
@@ -225,11 +293,27 @@ impl Limiter {
             self.engaged.store(false, Relaxed); // no 429 for a long while: back to free
             return;
         }
-        let k = self.cfg.recovery.as_secs_f64();
-        let x = (since.as_secs_f64() - k) / k;
-        let grown = c.w_max + c.w_max * (1.0 - self.cfg.decrease) * x.powi(3);
+        // CUBIC's curve: back to the rate it was cut from, flat around it, then probing
+        // above it, slowly at first.
+        let t = since.as_secs_f64() - (c.w_max * (1.0 - self.cfg.decrease) / self.cfg.c()).cbrt();
+        let grown = c.w_max + self.cfg.c() * t.powi(3);
         c.rate = self.cfg.clamp(grown);
-        self.interval.store(interval(c.rate), Relaxed);
+        let gap = interval(c.rate);
+        if gap.saturating_mul(3) < c.reserved_at.saturating_mul(2) {
+            self.repace(&mut c, now); // much faster now: no slot waits at the old pace
+        } else {
+            self.interval.store(gap, Relaxed);
+        }
+    }
+
+    /// Puts `c.rate` in force for waiting requests too: they take new slots.
+    fn repace(&self, c: &mut Curve, now: u64) {
+        let gap = interval(c.rate);
+        c.reserved_at = gap;
+        self.interval.store(gap, Relaxed);
+        self.next.store(now.saturating_add(gap), Relaxed);
+        self.generation.fetch_add(1, Relaxed);
+        self.changed.notify_waiters();
     }
 
     /// The pace in force, requests per second (`None` while not engaged).
@@ -249,13 +333,14 @@ fn interval(rate: f64) -> u64 {
     }
 }
 
-/// Requests sent per second, over the last window (or the current one, once it has run long
-/// enough to say more).
+/// Events per second over the current window and the one before (over at least
+/// [`MIN_SPAN`]); a window that began after an idle spell starts afresh.
 #[derive(Debug, Default)]
 struct Meter {
     start: AtomicU64,
     count: AtomicU64,
-    last: AtomicU64,
+    prev_count: AtomicU64,
+    prev_span: AtomicU64,
 }
 
 impl Meter {
@@ -270,15 +355,26 @@ impl Meter {
                 .is_ok()
         {
             let n = self.count.swap(0, Relaxed);
-            let rate = n as f64 / (span as f64 / 1e9);
-            self.last.store(rate.to_bits(), Relaxed);
+            // A window much longer than its length was mostly idle: it says nothing about
+            // the rate now.
+            let (n, span) = if span < 2 * WINDOW { (n, span) } else { (0, 0) };
+            self.prev_count.store(n, Relaxed);
+            self.prev_span.store(span, Relaxed);
         }
     }
 
-    fn rate(&self, now: u64) -> f64 {
-        let span = now.saturating_sub(self.start.load(Relaxed)).max(TICK);
-        let current = self.count.load(Relaxed) as f64 / (span as f64 / 1e9);
-        f64::from_bits(self.last.load(Relaxed)).max(current)
+    /// The rate, if at least `min` events were counted.
+    fn rate(&self, now: u64, min: u64) -> Option<f64> {
+        let current = now.saturating_sub(self.start.load(Relaxed));
+        let (count, span) = if current < 2 * WINDOW {
+            (
+                self.count.load(Relaxed) + self.prev_count.load(Relaxed),
+                current + self.prev_span.load(Relaxed),
+            )
+        } else {
+            (0, 0) // idle since the last event
+        };
+        (count >= min).then(|| count as f64 / (span.max(MIN_SPAN) as f64 / 1e9))
     }
 }
 
@@ -287,27 +383,88 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn free_until_the_first_429_then_paced_and_cut_once_per_round() {
+    async fn free_until_the_first_429_then_paced_at_the_accepted_rate_and_cut_once_per_round() {
         let l = Limiter::new(RateLimit::adaptive());
         let mut tickets = vec![];
-        for _ in 0..100 {
+        // 200 requests sent in 100 ms, half of them accepted: 1000/s accepted.
+        for i in 0..200 {
             tickets.push(l.acquire(None).await.unwrap());
+            if i % 2 == 0 {
+                l.accepted();
+            }
+            tokio::time::advance(Duration::from_micros(500)).await;
         }
         assert_eq!(l.rate(), None, "nothing engaged yet");
-        tokio::time::advance(Duration::from_millis(100)).await;
-        l.throttled(tickets[0]);
+        l.throttled(tickets[1]);
         let first = l.rate().unwrap();
-        // 100 requests in about 100 ms: about 1000/s, cut by 30%.
-        assert!((600.0..=800.0).contains(&first), "{first}");
+        assert!((850.0..=950.0).contains(&first), "{first}");
         // The other requests of the same round do not cut again.
-        for t in &tickets[1..] {
+        for t in &tickets {
             l.throttled(*t);
         }
         assert_eq!(l.rate().unwrap(), first);
-        // A request paced after the cut does.
+        // A request let through after the cut does, by 10%.
         let later = l.acquire(None).await.unwrap();
         l.throttled(later);
-        assert!(l.rate().unwrap() < first * 0.75);
+        let second = l.rate().unwrap();
+        assert!(second < first * 0.95 && second > first * 0.85, "{second}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_of_pace_reaches_requests_already_waiting() {
+        let l = std::sync::Arc::new(Limiter::new(RateLimit::adaptive()));
+        let t = l.try_acquire().unwrap();
+        l.throttled(t); // engaged at a crawl: one request seen in the meter's span
+        let slow = l.rate().unwrap();
+        assert!(slow < 10.0, "{slow}");
+        // 20 senders, 5 requests each: 100 requests, 10 s or more at the first pace. The rate
+        // climbs as the curve says, and the waiting requests' slots follow it.
+        let start = Instant::now();
+        let senders: Vec<_> = (0..20)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    for _ in 0..5 {
+                        l.acquire(None).await.unwrap();
+                        l.accepted();
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.await.unwrap();
+        }
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        assert!(l.rate().unwrap() > 10.0 * slow);
+        // A cut reaches them too: 20 waiting requests at 50/s take about 400 ms.
+        let l = std::sync::Arc::new(Limiter::new(RateLimit::adaptive().ceiling(1000.0)));
+        let waiting: Vec<_> = (0..20)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move { l.acquire(None).await.unwrap() })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        for _ in 0..40 {
+            l.accepted();
+        }
+        tokio::time::advance(Duration::from_millis(1)).await;
+        {
+            let mut c = l.curve.lock().unwrap();
+            c.rate = 50.0;
+            c.w_max = 50.0;
+            l.repace(&mut c, l.now());
+        }
+        let start = Instant::now();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

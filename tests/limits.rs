@@ -238,6 +238,55 @@ async fn four_clients_sharing_one_limit_converge_on_it() {
         (0.9 * R..=1.1 * R).contains(&rate),
         "combined {rate:.0}/s against {R}/s"
     );
+    // Few requests refused (the bench's figure is 3%; a loose bound for loaded machines).
+    let share = throttled(&fake) as f64 / (4 * EACH + throttled(&fake)) as f64;
+    assert!(
+        share < 0.1,
+        "{:.1}% of the requests were refused",
+        share * 100.0
+    );
+}
+
+/// A server that holds each request 20 ms and records how many were in flight at each arrival.
+async fn slow_counting_server() -> (String, Arc<Mutex<Vec<usize>>>) {
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(vec![]));
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move || {
+        let (in_flight, record) = (in_flight.clone(), record.clone());
+        async move {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = in_flight.fetch_add(1, SeqCst) + 1;
+            record.lock().unwrap().push(now);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            in_flight.fetch_sub(1, SeqCst);
+            axum::response::Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    r#"{"message_id":"m","accepted_time":"2026-01-01T00:00:00Z"}"#,
+                ))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_bulk_send_starts_with_a_few_in_flight_and_grows_to_its_concurrency() {
+    let (url, seen) = slow_counting_server().await;
+    let client = client_for(&url).build().unwrap();
+    let outcomes: Vec<_> = client.send_all(requests("app", 400), 64).collect().await;
+    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    let seen = seen.lock().unwrap();
+    // The first wave: four requests, then one more per answer.
+    assert!(seen[..4].iter().all(|&n| n <= 4), "{:?}", &seen[..8]);
+    assert!(seen[..16].iter().all(|&n| n <= 16), "{:?}", &seen[..16]);
+    // Then all 64 at once.
+    let peak = seen.iter().copied().max().unwrap();
+    assert!((60..=64).contains(&peak), "peak {peak}");
 }
 
 #[tokio::test]
