@@ -2,7 +2,6 @@
 
 use crate::generated::{Client, ClientInfo as _, ResponseValue};
 use crate::{types, Error, Result};
-use bytes::Bytes;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
 impl Client {
@@ -36,9 +35,8 @@ impl Client {
         request: &types::SendMessageRequest,
         at_most_once: bool,
     ) -> Result<ResponseValue<types::SendMessageResponse>> {
-        let body = Bytes::from(
-            serde_json::to_vec(request).map_err(|e| Error::InvalidRequest(e.to_string()))?,
-        );
+        let body =
+            crate::calls::json_bytes(request).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let build = || {
             let mut req =
                 reqwest::Request::new(reqwest::Method::POST, self.inner.0.send_url.clone());
