@@ -170,7 +170,23 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// 10,000 connections need more descriptors than a default soft limit of 1,024 allows.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct passed, nothing else.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 fn main() {
+    raise_fd_limit();
     if std::env::var_os("MEM_SERVER").is_some() {
         return serve();
     }
