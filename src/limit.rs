@@ -1,14 +1,14 @@
 //! Client-side rate limiting that needs no configuration.
 //!
-//! Off (one atomic load per request) until the API first answers 429. Then requests are paced
-//! at the rate the API was accepting from this client (its share of the limit), cut by 10% on
-//! each further round of 429s, and grown back along TCP CUBIC's curve: quickly back to the rate
-//! it was cut from, flat there, then probing above it. The curve's constant is the same for
-//! every client, so clients sharing one limit without talking to each other converge on equal
-//! shares like TCP flows on a link. What keeps the 429s few: a round ends at a cut (a 429 for a
-//! request let through before it does not cut again), and a change of pace reaches the
-//! requests already waiting for a slot (they take a new one). After a quiet spell without 429s
-//! the limiter switches itself off again.
+//! Off (a few atomic operations per request, to meter what is sent and accepted) until the API
+//! first answers 429. Then requests are paced at the rate the API was accepting from this
+//! client (its share of the limit), cut by 10% on each further round of 429s, and grown back
+//! along TCP CUBIC's curve: quickly back to the rate it was cut from, flat there, then probing
+//! above it. The curve's constant is the same for every client, so clients sharing one limit
+//! without talking to each other converge on equal shares like TCP flows on a link. What keeps
+//! the 429s few: a round ends at a cut (a 429 for a request queued before it does not cut
+//! again), and a change of pace reaches the requests already waiting for a slot (they take a
+//! new one). After a quiet spell without 429s the limiter switches itself off again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
@@ -263,7 +263,6 @@ impl Limiter {
         if self.engaged.load(Relaxed) {
             current = current.min(c.rate);
         }
-
         c.w_max = self.cfg.clamp(current);
         c.rate = self.cfg.clamp(c.w_max * self.cfg.decrease);
         c.cut_at = now;
