@@ -197,7 +197,6 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
                 Ok(resp) if resp.status().is_success() => {
                     shared.budget.deposit();
                     limiter.accepted();
-
                     return Ok(bounded(resp, shared.max_response_bytes));
                 }
                 other => other,
