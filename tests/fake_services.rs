@@ -3,10 +3,13 @@
 //! verifying webhook receiver for callbacks. Each test names the rules of `src/fake/RULES.md`
 //! it covers (TPL-*, BAT-*, AUTH-5).
 
+#[path = "support/fakes.rs"]
+mod fakes;
 #[path = "support/receiver.rs"]
 mod receiver;
 
 use chrono::{DateTime, Duration as Span, Timelike, Utc};
+use fakes::{read, Raw};
 use receiver::Receiver;
 use serde_json::{json, Value};
 use sinch_conversation::batch::types::{
@@ -108,51 +111,6 @@ fn next_five_minute_mark(t: DateTime<Utc>) -> DateTime<Utc> {
     let step: i64 = 300 * 1_000_000_000;
     let nanos = t.timestamp_nanos_opt().unwrap();
     DateTime::from_timestamp_nanos((nanos + step - 1).div_euclid(step) * step)
-}
-
-/// Plain HTTP with a bearer token from the fake's token endpoint: what the typed client
-/// refuses to send.
-struct Raw {
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Raw {
-    async fn new(fake: &Fake) -> Raw {
-        let http = reqwest::Client::new();
-        let token: Value = http
-            .post(fake.token_url())
-            .basic_auth(fake.key_id(), Some(fake.key_secret()))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
-        Raw { http, token }
-    }
-
-    async fn call(&self, method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), url)
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        read(req.send().await.unwrap()).await
-    }
-}
-
-async fn read(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// Asserts a raw answer is the API's error body with this status.
@@ -668,7 +626,7 @@ async fn tpl_ids_are_unique_unknown_ones_404_and_delete_answers_empty() {
 
     // Delete answers `{}` (read raw: the typed call has no body to show).
     let (status, body) = raw
-        .call("DELETE", &templates_url(&fake, "/order-shipped"), None)
+        .call_url("DELETE", &templates_url(&fake, "/order-shipped"), None)
         .await;
     assert_eq!((status, &body), (200, &json!({})));
     let e = api_err(
@@ -687,7 +645,7 @@ async fn tpl_ids_are_unique_unknown_ones_404_and_delete_answers_empty() {
             .await,
     );
     assert_api(&e, 404, "NOT_FOUND");
-    let (status, body) = raw.call("GET", &templates_url(&fake, ""), None).await;
+    let (status, body) = raw.call_url("GET", &templates_url(&fake, ""), None).await;
     assert_eq!(status, 200);
     assert_eq!(
         body["templates"],
@@ -1122,10 +1080,10 @@ async fn bat_a_batch_has_one_to_a_thousand_recipients_and_an_existing_app() {
     assert_api(&e, 404, "NOT_FOUND");
     let raw = Raw::new(&fake).await;
     let (status, body) = raw
-        .call(
+        .call_url(
             "POST",
             &batch_url(&fake, "messages"),
-            Some(json!({"app_id": app, "recipient_and_params": recipients(1)})),
+            Some(json!({"app_id": app, "recipient_and_params": recipients(1)}).to_string()),
         )
         .await;
     assert_error_body(status, &body, 400, "INVALID_ARGUMENT");
@@ -1223,7 +1181,7 @@ async fn bat_send_after_is_rounded_up_bounded_and_not_past() {
     let mut bad = simple_batch(&app, None, "refused");
     bad["send_after"] = json!("tomorrow morning");
     let (status, body) = raw
-        .call("POST", &batch_url(&fake, "messages"), Some(bad))
+        .call_url("POST", &batch_url(&fake, "messages"), Some(bad.to_string()))
         .await;
     assert_error_body(status, &body, 400, "INVALID_ARGUMENT");
     let refused = client
@@ -1323,10 +1281,10 @@ async fn bat_cancel_stops_only_scheduled_batches_and_always_answers_200() {
         ids
     };
     let (status, body) = raw
-        .call(
+        .call_url(
             "DELETE",
             &batch_url(&fake, "messages"),
-            Some(json!({"metadata_key": "tag", "metadata_value": "wave"})),
+            Some(json!({"metadata_key": "tag", "metadata_value": "wave"}).to_string()),
         )
         .await;
     assert_eq!((status, &body), (200, &json!({})));
@@ -1421,7 +1379,7 @@ async fn bat_status_by_id_and_by_metadata() {
 
     // No match: an empty array. A missing parameter: 400.
     let (status, body) = raw
-        .call(
+        .call_url(
             "GET",
             &batch_url(&fake, "messages?metadataKey=tag&metadataValue=zzz"),
             None,
@@ -1429,7 +1387,7 @@ async fn bat_status_by_id_and_by_metadata() {
         .await;
     assert_eq!((status, &body), (200, &json!([])));
     let (status, body) = raw
-        .call("GET", &batch_url(&fake, "messages?metadataKey=tag"), None)
+        .call_url("GET", &batch_url(&fake, "messages?metadataKey=tag"), None)
         .await;
     assert_error_body(status, &body, 400, "INVALID_ARGUMENT");
     assert!(
@@ -1681,10 +1639,10 @@ async fn bat_bulk_contacts_are_created_and_deleted_in_the_background() {
     assert_api(&e, 400, "INVALID_ARGUMENT");
     let raw = Raw::new(&fake).await;
     let (status, body) = raw
-        .call(
+        .call_url(
             "POST",
             &batch_url(&fake, "contacts"),
-            Some(json!({"contacts": [{"channel_identities": [{"channel": "SMS", "identity": "+46700000009"}]}]})),
+            Some(json!({"contacts": [{"channel_identities": [{"channel": "SMS", "identity": "+46700000009"}]}]}).to_string()),
         )
         .await;
     assert_error_body(status, &body, 400, "INVALID_ARGUMENT");
@@ -1811,10 +1769,10 @@ async fn bat_consents_insert_fills_the_apps_lists() {
     assert_api(&e, 404, "NOT_FOUND");
     let raw = Raw::new(&fake).await;
     let (status, body) = raw
-        .call(
+        .call_url(
             "POST",
             &batch_url(&fake, "consents"),
-            Some(json!({"consent_records": [{"identification": "+46700000006", "consent_type": "OPT_OUT_ALL"}]})),
+            Some(json!({"consent_records": [{"identification": "+46700000006", "consent_type": "OPT_OUT_ALL"}]}).to_string()),
         )
         .await;
     assert_error_body(status, &body, 400, "INVALID_ARGUMENT");

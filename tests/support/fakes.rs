@@ -113,22 +113,19 @@ impl Raw {
     /// `path` after `/v1/projects/{project}/`; `body` sent as JSON text when given.
     pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let url = format!("{}/v1/projects/{}/{path}", self.base, self.project);
+        self.call_url(method, &url, body.map(str::to_owned)).await
+    }
+
+    /// A whole URL (another service's host, say); `body` sent as JSON text when given.
+    pub async fn call_url(&self, method: &str, url: &str, body: Option<String>) -> (u16, Value) {
         let mut req = self
             .http
             .request(method.parse().unwrap(), url)
             .bearer_auth(&self.token);
         if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_owned());
+            req = req.header("content-type", "application/json").body(b);
         }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        read(req.send().await.unwrap()).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -138,4 +135,14 @@ impl Raw {
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call("POST", path, Some(&body.to_string())).await
     }
+}
+
+/// An answer's status and body (JSON, or the text as a JSON string).
+pub async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
