@@ -3,10 +3,13 @@
 //! For each document: spec (YAML) -> serde_json::Value -> joined with the documents it shares
 //! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
-//! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> each
-//! operation's builder rewritten for the hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
+//! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> the message
+//! types' optional kinds boxed (codegen/boxed.rs) -> each operation's builder rewritten for the
+//! hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
 //! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
 
+#[path = "codegen/boxed.rs"]
+mod boxed;
 #[path = "codegen/bundle.rs"]
 mod bundle;
 #[path = "codegen/calls.rs"]
@@ -135,6 +138,15 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
     let mut file: syn::File = syn::parse2(tokens).expect("progenitor emits valid Rust");
     redact::redact_debug(&mut file.items);
     dates::fast_dates(&mut file.items);
+    if doc.spec == CONVERSATION.spec {
+        let boxed = boxed::box_fields(&mut file.items);
+        for c in boxed::CONTAINERS {
+            assert!(
+                boxed.iter().any(|(t, _)| t == c),
+                "{name}: nothing boxed in {c}"
+            );
+        }
+    }
     let mut rewritten = calls::rewrite_builders(&mut file.items);
     assert!(
         rewritten.sends == spec.operations().count(),

@@ -10,8 +10,9 @@
 //! - `builder`: the generated builder, `messages_send_message().body(request.clone()).send()`;
 //! - `send_message`: `Client::send_message(&request)`, the request borrowed;
 //! - `constructors`: the one-line constructors (`SendMessageRequest::new`, `Recipient::contact`
-//!   / `::channel`, `AppMessage::text` / `::media` / `::template` / `::carousel`) building each
-//!   request from the same strings, then `send_message`;
+//!   / `::channel`, `AppMessage::text` / `::media` / `::template` / `::carousel`,
+//!   `CardMessage::new`, `Choice::text`) building each request from the same strings, then
+//!   `send_message`;
 //! - `send_all`: `Client::send_all` over a chunk of requests (each cloned from one), as many in
 //!   flight as the floor.
 //!
@@ -38,8 +39,7 @@ use serde::{Deserialize, Serialize};
 use sinch_conversation::fake::Fake;
 use sinch_conversation::prelude::*;
 use sinch_conversation::types::{
-    self, AppMessage, CardMessage, Choice, ConversationChannel, MediaMessage, Recipient,
-    SendMessageRequest, TextMessage,
+    self, AppMessage, CardMessage, Choice, ConversationChannel, Recipient, SendMessageRequest,
 };
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -263,31 +263,19 @@ fn shapes() -> Vec<Shape> {
     v
 }
 
-/// A carousel of ten cards, built with `AppMessage::carousel` and struct literals.
+/// A carousel of ten cards, built with `AppMessage::carousel`, `CardMessage::new` and
+/// `Choice::text`.
 fn carousel() -> SendMessageRequest {
     let c = &*CARDS;
-    let cards = c
-        .titles
-        .iter()
-        .zip(&c.choices)
-        .map(|(title, choices)| CardMessage {
-            title: Some(title.clone()),
-            description: Some(DESCRIPTION.into()),
-            media_message: Some(MediaMessage {
-                url: IMAGE.into(),
-                thumbnail_url: None,
-                filename_override: None,
-            }),
-            choices: choices
-                .iter()
-                .map(|(text, postback)| Choice {
-                    text_message: Some(TextMessage { text: text.clone() }),
-                    postback_data: Some(postback.clone()),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        });
+    let cards = c.titles.iter().zip(&c.choices).map(|(title, choices)| {
+        CardMessage::new(title, DESCRIPTION)
+            .with_media(IMAGE)
+            .with_choices(
+                choices
+                    .iter()
+                    .map(|(text, postback)| Choice::text(text).with_postback(postback)),
+            )
+    });
     SendMessageRequest::new(APP, by_phone(), AppMessage::carousel(cards))
 }
 
