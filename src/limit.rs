@@ -41,7 +41,7 @@ impl RateLimit {
             ceiling: None,
             min_rate: 1.0,
             decrease: 0.9,
-            recovery: Duration::from_millis(500),
+            recovery: Duration::from_millis(300),
             quiet: Duration::from_secs(30),
         }
     }
@@ -69,7 +69,7 @@ impl RateLimit {
     }
 
     /// How long the rate takes to climb back to where a 429 cut it, for a client that was
-    /// sending 800 requests/s (default 500 ms; a slower client climbs back sooner). It then
+    /// sending 800 requests/s (default 300 ms; a slower client climbs back sooner). It then
     /// stays near that rate a while and probes upwards until the next 429.
     pub fn recovery(mut self, d: Duration) -> Self {
         self.recovery = d.max(Duration::from_millis(1));
