@@ -150,6 +150,18 @@ fn rewrite_send(
     if exec.0 != 1 {
         return None;
     }
+    // progenitor's `pre` and `post` hooks: ours are the default no-ops (everything happens in
+    // `exec`), and awaiting `pre` with the request borrowed keeps a second copy of the request
+    // in the future.
+    let hooks = [
+        quote!(client.pre(&mut request, &info).await?;).to_string(),
+        quote!(client.post(&result, &info).await?;).to_string(),
+    ];
+    let before = rest.len();
+    rest.retain(|s| !hooks.contains(&quote!(#s).to_string()));
+    if before - rest.len() != 2 {
+        return None;
+    }
     let output = output.clone();
     let share: Option<Stmt> =
         has_body.then(|| parse_quote!(self.body = self.body.and_then(crate::calls::Body::shared);));
