@@ -25,7 +25,7 @@
 //!
 //! Our clients are built with the defaults (their own connection pool, 30 s timeout, retries,
 //! rate limiter); the floor has one `reqwest::Client` with reqwest's defaults. Contenders take
-//! turns in chunks, grouped by shape, rotating who goes first. A contender's ratio is the
+//! turns in chunks, grouped by shape, in an order shuffled every round. A contender's ratio is the
 //! median over rounds of (floor's time / its time) for the same shape in the same round, so
 //! drift in machine load hits floor and contender alike; printed for wall time and for the
 //! process's CPU time (what other processes on the machine disturb least).
@@ -681,17 +681,27 @@ fn main() {
             cx.chunk(*c, 500, inflight).await;
         }
 
-        // Rounds: each group in turn (rotating), each contender of the group in turn (rotating)
-        // for one chunk.
+        // Rounds: each group in turn (rotating), each contender of the group for one chunk, in
+        // an order shuffled every round: the first chunk after a switch of client (and of
+        // connection pool) is slower, and a fixed order would always charge it to the same
+        // contenders.
         let rounds = (n / chunk).max(1);
         let mut times: Vec<Vec<Vec<Took>>> =
             groups.iter().map(|g| vec![vec![]; g.len()]).collect();
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
         for r in 0..rounds {
             for gi in 0..groups.len() {
                 let gi = (gi + r) % groups.len();
                 let g = &groups[gi];
-                for j in 0..g.len() {
-                    let k = (j + r) % g.len();
+                let mut order: Vec<usize> = (0..g.len()).collect();
+                for i in (1..order.len()).rev() {
+                    // xorshift64: no dependency for a shuffle.
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    order.swap(i, (rng % (i as u64 + 1)) as usize);
+                }
+                for k in order {
                     let t = cx.chunk(g[k], chunk, inflight).await;
                     times[gi][k].push(t);
                 }
