@@ -72,7 +72,8 @@ impl Client {
         let sends = requests
             .enumerate()
             .map(move |(index, request)| async move {
-                let result = self.send_message_with(&request, true).await;
+                // Boxed: each send's task stays small (see `send_message`).
+                let result = Box::pin(self.send_message_with(&request, true)).await;
                 BulkOutcome {
                     index,
                     request,
