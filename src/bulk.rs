@@ -85,15 +85,16 @@ impl Client {
     }
 }
 
-/// Requests in flight at the start of a bulk send; one more for each that completes, up to the
-/// concurrency asked for.
+/// Requests in flight at the start of a bulk send; one more for every two that complete, up to
+/// the concurrency asked for.
 const FIRST_IN_FLIGHT: usize = 4;
 
-/// Like `buffer_unordered(max)`, but starting with a few futures running and adding one per
-/// completed future (TCP's slow start) until `paced()`: until the API has answered a few, a
-/// bulk send does not put all its requests in the air at once (with several instances starting
-/// together, most of those would be refused before any limiter knows there is a limit); once
-/// the rate limiter paces the requests, all may wait for their slot.
+/// Like `buffer_unordered(max)`, but starting with a few futures running and adding one per two
+/// completed futures (TCP's slow start, at half its pace) until `paced()`: until the API has
+/// answered a few, a bulk send does not put all its requests in the air at once (with several
+/// instances starting together, most of those would be refused before any limiter knows there
+/// is a limit, and the slower ramp halves what each overshoots); once the rate limiter paces
+/// the requests, all may wait for their slot.
 fn ramped<S, F>(sends: S, max: usize, paced: impl Fn() -> bool) -> impl Stream<Item = F::Output>
 where
     S: Stream<Item = F>,
@@ -104,6 +105,8 @@ where
     let mut sends = Box::pin(sends.fuse());
     let mut running = FuturesUnordered::new();
     let mut limit = FIRST_IN_FLIGHT.min(max);
+    let mut done = 0usize;
+
     stream::poll_fn(move |cx| {
         if limit < max && paced() {
             limit = max;
@@ -116,9 +119,13 @@ where
         }
         match running.poll_next_unpin(cx) {
             Poll::Ready(Some(out)) => {
-                limit = (limit + 1).min(max);
+                done += 1;
+                if done % 2 == 0 {
+                    limit = (limit + 1).min(max);
+                }
                 Poll::Ready(Some(out))
             }
+
             Poll::Ready(None) if sends.is_terminated() => Poll::Ready(None),
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
