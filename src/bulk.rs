@@ -120,7 +120,7 @@ where
         match running.poll_next_unpin(cx) {
             Poll::Ready(Some(out)) => {
                 done += 1;
-                if done % 2 == 0 {
+                if done.is_multiple_of(2) {
                     limit = (limit + 1).min(max);
                 }
                 Poll::Ready(Some(out))
