@@ -82,18 +82,10 @@ fn one_string(fields: &Fields) -> bool {
 
 /// `T`'s last path segment in `Option<T>`.
 fn option_of(ty: &Type) -> Option<String> {
-    let Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != "Option" {
-        return None;
+    match crate::calls::type_arg(ty, "Option", 0)? {
+        Type::Path(inner) => Some(inner.path.segments.last()?.ident.to_string()),
+        _ => None,
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    let Some(GenericArgument::Type(Type::Path(inner))) = args.args.first() else {
-        return None;
-    };
-    Some(inner.path.segments.last()?.ident.to_string())
 }
 
 /// `Option<T>` -> `Option<Box<T>>`.

@@ -236,9 +236,14 @@ fn result_ok(ty: &Type) -> Option<Type> {
 }
 
 fn result_arg(ty: &Type, n: usize) -> Option<Type> {
+    type_arg(ty, "Result", n)
+}
+
+/// The `n`th type argument of `ty` when `ty` is `Wrapper<..>` (its last path segment).
+pub fn type_arg(ty: &Type, wrapper: &str, n: usize) -> Option<Type> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    if last.ident != "Result" {
+    if last.ident != wrapper {
         return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
