@@ -106,7 +106,6 @@ where
     let mut running = FuturesUnordered::new();
     let mut limit = FIRST_IN_FLIGHT.min(max);
     let mut done = 0usize;
-
     stream::poll_fn(move |cx| {
         if limit < max && paced() {
             limit = max;
@@ -125,7 +124,6 @@ where
                 }
                 Poll::Ready(Some(out))
             }
-
             Poll::Ready(None) if sends.is_terminated() => Poll::Ready(None),
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }

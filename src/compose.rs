@@ -68,6 +68,7 @@ impl AppMessage {
     }
 }
 
+/// A media message at `url`, boxed as the message types hold it.
 fn media(url: impl Into<String>) -> Box<MediaMessage> {
     Box::new(MediaMessage {
         url: url.into(),
