@@ -25,8 +25,9 @@
 //!
 //! Our clients are built with the defaults (their own connection pool, 30 s timeout, retries,
 //! rate limiter); the floor has one `reqwest::Client` with reqwest's defaults. Contenders take
-//! turns in chunks, grouped by shape, in an order shuffled every round. A contender's ratio is the
-//! median over rounds of (floor's time / its time) for the same shape in the same round, so
+//! turns in chunks, grouped by shape, in an order shuffled every round, each chunk after an
+//! untimed warm-up of its own. A contender's ratio is the median over rounds of (floor's
+//! time / its time) for the same shape in the same round, so
 //! drift in machine load hits floor and contender alike; printed for wall time and for the
 //! process's CPU time (what other processes on the machine disturb least).
 //!
@@ -682,9 +683,8 @@ fn main() {
         }
 
         // Rounds: each group in turn (rotating), each contender of the group for one chunk, in
-        // an order shuffled every round: the first chunk after a switch of client (and of
-        // connection pool) is slower, and a fixed order would always charge it to the same
-        // contenders.
+        // an order shuffled every round (a fixed order would always put the same contenders
+        // after the same others).
         let rounds = (n / chunk).max(1);
         let mut times: Vec<Vec<Vec<Took>>> =
             groups.iter().map(|g| vec![vec![]; g.len()]).collect();
@@ -702,6 +702,9 @@ fn main() {
                     order.swap(i, (rng % (i as u64 + 1)) as usize);
                 }
                 for k in order {
+                    // Untimed: the first requests after a switch of client (and connection pool)
+                    // are slower, which a service using one client never sees.
+                    cx.chunk(g[k], inflight, inflight).await;
                     let t = cx.chunk(g[k], chunk, inflight).await;
                     times[gi][k].push(t);
                 }
