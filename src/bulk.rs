@@ -81,33 +81,38 @@ impl Client {
                 }
             });
         let limiter = &self.inner.0.limiters[crate::region::Service::Conversation.index()];
-        ramped(sends, concurrency.max(1), move || limiter.engaged())
+        ramped(sends, concurrency.max(1), limiter)
     }
 }
 
-/// Requests in flight at the start of a bulk send; one more for every two that complete, up to
-/// the concurrency asked for.
+/// Requests in flight at the start of a client's first bulk send; one more for every two that
+/// complete, up to the concurrency asked for.
 const FIRST_IN_FLIGHT: usize = 4;
 
 /// Like `buffer_unordered(max)`, but starting with a few futures running and adding one per two
-/// completed futures (TCP's slow start, at half its pace) until `paced()`: until the API has
-/// answered a few, a bulk send does not put all its requests in the air at once (with several
-/// instances starting together, most of those would be refused before any limiter knows there
-/// is a limit, and the slower ramp halves what each overshoots); once the rate limiter paces
-/// the requests, all may wait for their slot.
-fn ramped<S, F>(sends: S, max: usize, paced: impl Fn() -> bool) -> impl Stream<Item = F::Output>
+/// completed futures (TCP's slow start, at half its pace) until the limiter paces requests:
+/// until the API has answered a few, a bulk send does not put all its requests in the air at
+/// once (with several instances starting together, most of those would be refused before any
+/// limiter knows there is a limit, and the slower ramp halves what each overshoots). Once the
+/// limiter paces the requests, all may wait for their slot. Like TCP, the ramp is paid once:
+/// a later bulk send starts where an earlier one got without a 429 (until the next cut).
+fn ramped<'a, S, F>(
+    sends: S,
+    max: usize,
+    limiter: &'a crate::limit::Limiter,
+) -> impl Stream<Item = F::Output> + 'a
 where
-    S: Stream<Item = F>,
-    F: std::future::Future,
+    S: Stream<Item = F> + 'a,
+    F: std::future::Future + 'a,
 {
     use futures_util::stream::{FusedStream as _, FuturesUnordered};
     use std::task::Poll;
     let mut sends = Box::pin(sends.fuse());
     let mut running = FuturesUnordered::new();
-    let mut limit = FIRST_IN_FLIGHT.min(max);
+    let mut limit = FIRST_IN_FLIGHT.max(limiter.bulk_start()).min(max);
     let mut done = 0usize;
     stream::poll_fn(move |cx| {
-        if limit < max && paced() {
+        if limit < max && limiter.engaged() {
             limit = max;
         }
         while running.len() < limit {
@@ -119,8 +124,11 @@ where
         match running.poll_next_unpin(cx) {
             Poll::Ready(Some(out)) => {
                 done += 1;
-                if done.is_multiple_of(2) {
-                    limit = (limit + 1).min(max);
+                if done.is_multiple_of(2) && limit < max {
+                    limit += 1;
+                    if !limiter.engaged() {
+                        limiter.bulk_reached(limit);
+                    }
                 }
                 Poll::Ready(Some(out))
             }

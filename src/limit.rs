@@ -10,7 +10,7 @@
 //! again), and a change of pace reaches the requests already waiting for a slot (they take a
 //! new one). After a quiet spell without 429s the limiter switches itself off again.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -118,6 +118,9 @@ pub(crate) struct Limiter {
     generation: AtomicU64,
     changed: Notify,
     last_tick: AtomicU64,
+    /// The most requests a bulk send has had in flight while not paced: where the next one
+    /// starts (cleared by a cut: after a 429, bulk sends ramp up again).
+    bulk_reached: AtomicUsize,
     /// Requests let through.
     sent: Meter,
     /// Requests the API accepted: once it refuses some, the best measure of this client's
@@ -159,6 +162,7 @@ impl Limiter {
             generation: AtomicU64::new(0),
             changed: Notify::new(),
             last_tick: AtomicU64::new(0),
+            bulk_reached: AtomicUsize::new(0),
             sent: Meter::default(),
             accepted: Meter::default(),
             curve: Mutex::new(Curve {
@@ -238,6 +242,17 @@ impl Limiter {
         self.engaged.load(Relaxed)
     }
 
+    /// How many requests in flight a bulk send may start with: what an earlier one reached
+    /// without a 429 since the last cut (0 if none).
+    pub fn bulk_start(&self) -> usize {
+        self.bulk_reached.load(Relaxed)
+    }
+
+    /// A bulk send had `n` requests in flight, not paced.
+    pub fn bulk_reached(&self, n: usize) {
+        self.bulk_reached.fetch_max(n, Relaxed);
+    }
+
     /// The API accepted a request.
     pub fn accepted(&self) {
         if self.cfg.enabled {
@@ -269,6 +284,7 @@ impl Limiter {
         self.epoch.fetch_add(1, Relaxed);
         self.repace(&mut c, now);
         self.engaged.store(true, Relaxed);
+        self.bulk_reached.store(0, Relaxed);
         tracing::debug!(rate = c.rate, "rate limiter cut the pace after a 429");
     }
 
@@ -481,6 +497,17 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         l.acquire(None).await.unwrap();
         assert!(l.rate().unwrap() > 100.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_makes_bulk_sends_ramp_up_again() {
+        let l = Limiter::new(RateLimit::adaptive());
+        l.bulk_reached(64);
+        l.bulk_reached(16);
+        assert_eq!(l.bulk_start(), 64);
+        let t = l.acquire(None).await.unwrap();
+        l.throttled(t);
+        assert_eq!(l.bulk_start(), 0);
     }
 
     #[tokio::test(start_paused = true)]
