@@ -292,16 +292,16 @@ async fn a_bulk_send_starts_with_a_few_in_flight_and_grows_to_its_concurrency() 
 
 #[tokio::test]
 async fn a_clients_next_bulk_send_starts_where_the_last_one_got() {
-    // The ramp is paid once: the same client's next bulk send starts where this one got.
-    let (url2, seen2) = slow_counting_server().await;
-    let again = client_for(&url2).build().unwrap();
-    let first: Vec<_> = again.send_all(requests("app", 200), 64).collect().await;
+    // The ramp is paid once: the same client's second bulk send starts where its first got.
+    let (url, seen) = slow_counting_server().await;
+    let client = client_for(&url).build().unwrap();
+    let first: Vec<_> = client.send_all(requests("app", 200), 64).collect().await;
     assert!(first.iter().all(|o| o.result.is_ok()));
-    let before = seen2.lock().unwrap().len();
-    let second: Vec<_> = again.send_all(requests("app", 200), 64).collect().await;
+    let before = seen.lock().unwrap().len();
+    let second: Vec<_> = client.send_all(requests("app", 200), 64).collect().await;
     assert!(second.iter().all(|o| o.result.is_ok()));
-    let seen2 = seen2.lock().unwrap();
-    let start = seen2[before..before + 64].iter().copied().max().unwrap();
+    let seen = seen.lock().unwrap();
+    let start = seen[before..before + 64].iter().copied().max().unwrap();
     assert!(
         start > 32,
         "the second bulk send started with {start} in flight"
