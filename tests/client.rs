@@ -31,6 +31,36 @@ fn token(value: &str, expires_in: u64) -> serde_json::Value {
     json!({"access_token": value, "expires_in": expires_in, "token_type": "bearer", "scope": ""})
 }
 
+/// The token endpoint hands out "old", then "new".
+fn old_then_new_token(s: &Scripted) {
+    s.on(
+        "POST",
+        "/oauth2/token",
+        vec![
+            Reply::json(200, token("old", 3600)),
+            Reply::json(200, token("new", 3600)),
+        ],
+    );
+}
+
+/// The API's answer to an expired token.
+fn expired() -> Reply {
+    Reply::json(
+        401,
+        json!({"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
+    )
+}
+
+/// `again` carries `first`'s body and its content headers (and `also`), all of them present.
+fn assert_same_request(again: &common::Seen, first: &common::Seen, also: &[&str]) {
+    assert_eq!(again.body, first.body, "identical JSON bodies");
+    let content = ["content-type", "accept", "api-version", "user-agent"];
+    for name in content.iter().chain(also) {
+        assert_eq!(again.headers.get(*name), first.headers.get(*name), "{name}");
+        assert!(first.headers.get(*name).is_some(), "{name} sent");
+    }
+}
+
 fn send_body() -> types::SendMessageRequest {
     serde_json::from_value(json!({
         "app_id": "app-1",
@@ -200,24 +230,11 @@ async fn an_expired_token_is_refreshed() {
 #[tokio::test]
 async fn api_401_refreshes_the_token_once_and_retries() {
     let s = Scripted::start().await;
-    s.on(
-        "POST",
-        "/oauth2/token",
-        vec![
-            Reply::json(200, token("old", 3600)),
-            Reply::json(200, token("new", 3600)),
-        ],
-    );
+    old_then_new_token(&s);
     s.on(
         "GET",
         MESSAGES,
-        vec![
-            Reply::json(
-                401,
-                json!({"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
-            ),
-            Reply::json(200, list_page(&["m1"], "")),
-        ],
+        vec![expired(), Reply::json(200, list_page(&["m1"], ""))],
     );
     let client = oauth_client(&s.url, &format!("{}/oauth2/token", s.url))
         .build()
@@ -855,41 +872,18 @@ async fn send_message_by_reference_matches_the_generated_call() {
     assert_eq!(seen[0].body, seen[1].body, "identical JSON bodies");
     let as_json: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(as_json, serde_json::to_value(&body).unwrap());
-    for name in [
-        "authorization",
-        "content-type",
-        "accept",
-        "api-version",
-        "user-agent",
-    ] {
-        assert_eq!(
-            seen[0].headers.get(name),
-            seen[1].headers.get(name),
-            "{name}"
-        );
-        assert!(seen[0].headers.get(name).is_some(), "{name} sent");
-    }
+    assert_same_request(&seen[1], &seen[0], &["authorization"]);
 }
 
 #[tokio::test]
 async fn send_message_retries_429_and_refreshes_after_401() {
     let s = Scripted::start().await;
-    s.on(
-        "POST",
-        "/oauth2/token",
-        vec![
-            Reply::json(200, token("old", 3600)),
-            Reply::json(200, token("new", 3600)),
-        ],
-    );
+    old_then_new_token(&s);
     s.on(
         "POST",
         SEND,
         vec![
-            Reply::json(
-                401,
-                json!({"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
-            ),
+            expired(),
             Reply::raw(429, "").header("retry-after", "0"),
             Reply::json(200, json!({"message_id": "m2"})),
         ],
@@ -905,10 +899,7 @@ async fn send_message_retries_429_and_refreshes_after_401() {
     assert_eq!(seen[2].headers["authorization"], "Bearer new");
     // Retries are rebuilt from the serialized bytes: same body, same headers.
     for retry in &seen[1..] {
-        assert_eq!(retry.body, seen[0].body);
-        for name in ["content-type", "accept", "api-version", "user-agent"] {
-            assert_eq!(retry.headers.get(name), seen[0].headers.get(name), "{name}");
-        }
+        assert_same_request(retry, &seen[0], &[]);
     }
 }
 
@@ -1071,22 +1062,12 @@ async fn a_hand_made_generated_client_calls_its_own_base_url() {
 #[tokio::test]
 async fn a_repeated_generated_call_sends_the_same_request_again() {
     let s = Scripted::start().await;
-    s.on(
-        "POST",
-        "/oauth2/token",
-        vec![
-            Reply::json(200, token("old", 3600)),
-            Reply::json(200, token("new", 3600)),
-        ],
-    );
+    old_then_new_token(&s);
     s.on(
         "POST",
         SEND,
         vec![
-            Reply::json(
-                401,
-                json!({"error": {"code": 401, "message": "expired", "status": "UNAUTHENTICATED"}}),
-            ),
+            expired(),
             Reply::raw(429, "").header("retry-after", "0"),
             Reply::raw(503, ""),
             Reply::json(200, json!({"message_id": "m3"})),
@@ -1109,10 +1090,6 @@ async fn a_repeated_generated_call_sends_the_same_request_again() {
     let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(body, serde_json::to_value(send_body()).unwrap());
     for retry in &seen[1..] {
-        assert_eq!(retry.body, seen[0].body);
-        for name in ["content-type", "accept", "api-version", "user-agent"] {
-            assert_eq!(retry.headers.get(name), seen[0].headers.get(name), "{name}");
-            assert!(retry.headers.get(name).is_some(), "{name}");
-        }
+        assert_same_request(retry, &seen[0], &[]);
     }
 }
