@@ -142,7 +142,7 @@ pub(crate) fn verdict(
     identity: &types::ChannelIdentity,
 ) -> Result<Plan, types::Reason> {
     let channel = &identity.channel;
-    let app = ctx.p.conv.apps.get(&out.app_id);
+    let app = ctx.p.conv().apps.get(&out.app_id);
     let configured =
         app.is_some_and(|a| a.channel_credentials.iter().any(|c| c.channel == *channel));
     if !configured {
@@ -222,7 +222,7 @@ fn valid_identity(channel: &Channel, identity: &str) -> bool {
 
 /// On the app's opt-out list for everything, or for the message's kind of content.
 fn opted_out(ctx: &Ctx, out: &Outbound, identity: &str) -> bool {
-    let s = &ctx.p.conv;
+    let s = ctx.p.conv();
     let kind_list = match out.content_type {
         Some(types::MessageContentType::ContentMarketing) => Some("OPT_OUT_MARKETING"),
         Some(types::MessageContentType::ContentNotification) => Some("OPT_OUT_NOTIFICATION"),
@@ -270,7 +270,7 @@ fn check_content(
     else {
         return Ok(());
     };
-    let Some(template) = ctx.p.templates.templates.get(&reference.template_id) else {
+    let Some(template) = ctx.p.templates().templates.get(&reference.template_id) else {
         return Err(reason(Code::TemplateNotFound));
     };
     let language = reference
@@ -370,7 +370,7 @@ fn check_window(
     );
     let open = ctx
         .p
-        .conv
+        .conv()
         .last_inbound
         .get(&key)
         .is_some_and(|t| ctx.at.saturating_sub(*t) < WINDOW);

@@ -59,7 +59,7 @@ pub(crate) fn receive(
     };
     // CONVERSATION mode: the contact (created when new) and its active conversation.
     let (contact_id, conversation_id) = if mode == types::ProcessingMode::Conversation {
-        let contact_id = match find_by_identity(&ctx.p.conv, &channel, identity, Some(app_id)) {
+        let contact_id = match find_by_identity(ctx.p.conv(), &channel, identity, Some(app_id)) {
             Some(id) => id,
             None => {
                 let new = types::Contact {
@@ -77,13 +77,13 @@ pub(crate) fn receive(
     };
     let now = ctx.now;
     let key = (app_id.to_owned(), channel.clone(), identity.to_owned());
-    ctx.p.conv.last_inbound.insert(key, ctx.at);
+    ctx.p.conv_mut().last_inbound.insert(key, ctx.at);
     // Inbound callbacks carry the conversation's metadata and last correlation id.
     let mut meta = Meta {
         accepted_time: Some(now),
         ..Meta::default()
     };
-    if let Some(c) = ctx.p.conv.conversations.get_mut(&conversation_id) {
+    if let Some(c) = ctx.p.conv_mut().conversations.get_mut(&conversation_id) {
         c.last_received = Some(now);
         if !c.metadata_json.is_empty() {
             meta.message_metadata =
@@ -115,10 +115,8 @@ pub(crate) fn receive(
                 processing_mode: Some(mode.clone()),
                 ..Default::default()
             };
-            ctx.p.conv.messages.insert(
-                id.clone(),
-                Stored::kept(ctx, app_id, &mode, Record::new(stored.clone())),
-            );
+            let kept = Stored::kept(ctx, app_id, &mode, Record::new(stored.clone()));
+            ctx.p.conv_mut().messages.insert(id.clone(), kept);
             let inbound = types::InboundMessage {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),
@@ -151,10 +149,8 @@ pub(crate) fn receive(
                 id: Some(id.clone()),
                 ..Default::default()
             };
-            ctx.p
-                .conv
-                .events
-                .insert(id.clone(), Stored::kept(ctx, app_id, &mode, stored));
+            let kept = Stored::kept(ctx, app_id, &mode, stored);
+            ctx.p.conv_mut().events.insert(id.clone(), kept);
             let inbound = types::InboundEvent {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),
@@ -175,7 +171,7 @@ pub(crate) fn receive(
 /// The number a contact wrote to: the app's SMS sender as its credential claims it.
 fn sender_of(ctx: &Ctx, app_id: &str, channel: &Channel) -> String {
     ctx.p
-        .conv
+        .conv()
         .apps
         .get(app_id)
         .and_then(|a| a.channel_credentials.iter().find(|c| c.channel == *channel))

@@ -105,7 +105,7 @@ pub(crate) fn target(
             "an app in DISPATCH mode (or a DISPATCH_ONLY send) takes recipients by identified_by, not contact_id",
         )),
         (Some(id), None) => {
-            let Some(c) = ctx.p.conv.contacts.get(id) else {
+            let Some(c) = ctx.p.conv().contacts.get(id) else {
                 return Ok(Target {
                     mode,
                     contact: Some(Ok(id.clone())),
@@ -117,7 +117,7 @@ pub(crate) fn target(
             // app's credential order; the request's order above all.
             let active = ctx
                 .p
-                .conv
+                .conv()
                 .conversations
                 .values()
                 .find(|x| {
@@ -172,7 +172,7 @@ pub(crate) fn target(
             rank(&mut list, priority);
             let contact = (!dispatch).then(|| {
                 let first = &list[0];
-                match find_by_identity(&ctx.p.conv, &first.channel, &first.identity, Some(app_id))
+                match find_by_identity(ctx.p.conv(), &first.channel, &first.identity, Some(app_id))
                 {
                     Some(id) => Ok(id),
                     None => Err(Box::new(types::Contact {
@@ -311,7 +311,7 @@ pub(crate) fn accept(
     } = check(ctx, &r, conversation_metadata)?;
     // Nothing can fail from here on.
     let (contact_id, conversation_id) = commit(ctx, &r.app_id, &mut t);
-    if let Some(c) = ctx.p.conv.conversations.get_mut(&conversation_id) {
+    if let Some(c) = ctx.p.conv_mut().conversations.get_mut(&conversation_id) {
         if let Some(Value::Object(m)) = conversation_metadata {
             let merge = r.conversation_metadata_update_strategy
                 == Some(types::MetadataUpdateStrategy::MergePatch);
@@ -344,10 +344,8 @@ pub(crate) fn accept(
         processing_mode: Some(t.mode.clone()),
         ..Default::default()
     };
-    ctx.p.conv.messages.insert(
-        id.clone(),
-        Stored::kept(ctx, &r.app_id, &t.mode, Record::new(message)),
-    );
+    let kept = Stored::kept(ctx, &r.app_id, &t.mode, Record::new(message));
+    ctx.p.conv_mut().messages.insert(id.clone(), kept);
     let out = Outbound {
         kind: Kind::Message,
         id: id.clone(),
@@ -383,7 +381,7 @@ fn source(req: &Req) -> Source {
 fn message<'a>(ctx: &'a Ctx, req: &Req) -> Result<&'a Stored<Record>, ApiFailure> {
     let id = req.path("message_id");
     ctx.p
-        .conv
+        .conv()
         .messages
         .get(id)
         .filter(|m| m.visible(source(req), ctx.at))
@@ -396,7 +394,7 @@ pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     message(ctx, req)?;
-    if let Some(m) = ctx.p.conv.messages.get_mut(req.path("message_id")) {
+    if let Some(m) = ctx.p.conv_mut().messages.get_mut(req.path("message_id")) {
         m.deleted = true;
     }
     Reply::empty()
@@ -407,7 +405,7 @@ pub(crate) fn update_metadata(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
     message(ctx, req)?;
     let stored = ctx
         .p
-        .conv
+        .conv_mut()
         .messages
         .get_mut(req.path("message_id"))
         .expect("checked above");
@@ -441,7 +439,11 @@ impl Filter {
                 "conversation_id and contact_id filter CONVERSATION_SOURCE messages only",
             ));
         }
-        if let Some(a) = self.app_id.as_deref().and_then(|a| ctx.p.conv.apps.get(a)) {
+        if let Some(a) = self
+            .app_id
+            .as_deref()
+            .and_then(|a| ctx.p.conv().apps.get(a))
+        {
             if by_contact && mode_of(a) == types::ProcessingMode::Dispatch {
                 return Err(ApiFailure::bad_request(
                     "an app in DISPATCH mode has no contacts or conversations to filter by",
@@ -502,7 +504,7 @@ impl Filter {
         ctx: &'a Ctx,
     ) -> impl Iterator<Item = (&'a String, &'a Stored<Record>)> + 'a {
         let at = ctx.at;
-        let all = ctx.p.conv.messages.iter().rev();
+        let all = ctx.p.conv().messages.iter().rev();
         all.filter(move |(_, m)| self.keep(m, at))
     }
 

@@ -31,7 +31,7 @@ pub(crate) struct Override {
 /// The `callback_url` of a send, with the app's `secret_for_overridden_callback_urls`.
 pub(crate) fn override_for(ctx: &Ctx, app_id: &str, url: Option<String>) -> Option<Override> {
     let url = url.filter(|u| !u.is_empty())?;
-    let secret = ctx.p.conv.apps.get(app_id).and_then(|a| {
+    let secret = ctx.p.conv().apps.get(app_id).and_then(|a| {
         a.callback_settings
             .as_ref()?
             .secret_for_overridden_callback_urls
@@ -65,7 +65,7 @@ pub(crate) fn emit(
 
         None => ctx
             .p
-            .conv
+            .conv()
             .webhooks
             .values()
             .filter(|w| {
@@ -119,7 +119,7 @@ pub(crate) fn emit(
 /// A project-wide change (contacts): every app's webhooks hear of it.
 pub(crate) fn emit_to_all_apps(ctx: &mut Ctx, trigger: &'static str, payload: impl Serialize) {
     let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
-    let apps: Vec<String> = ctx.p.conv.apps.keys().cloned().collect();
+    let apps: Vec<String> = ctx.p.conv().apps.keys().cloned().collect();
     for app in apps {
         emit(ctx, &app, trigger, &payload, &Meta::default());
     }
