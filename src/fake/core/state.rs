@@ -70,8 +70,8 @@ impl Shared {
         self.shutdown.send_replace(true);
     }
 
-    /// Nothing is scheduled (no queued message, pending report or batch; with a manual clock,
-    /// nothing due yet) and every callback was delivered or given up on.
+    /// No timed work is waiting (with a manual clock: none is due yet) and every callback was
+    /// delivered or given up on.
     pub fn is_idle(&self) -> bool {
         let scheduled = if self.clock.is_manual() {
             self.timers.due_by(self.clock.elapsed())
