@@ -299,7 +299,7 @@ fn check_content(
 }
 
 /// Template calls accept both `en-US` and `en_US`.
-fn same_language(a: &str, b: &str) -> bool {
+pub(super) fn same_language(a: &str, b: &str) -> bool {
     a.replace('_', "-")
         .eq_ignore_ascii_case(&b.replace('_', "-"))
 }

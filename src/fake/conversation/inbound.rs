@@ -5,6 +5,7 @@
 use super::apps::app;
 use super::consents::record_consent;
 use super::contacts::{self, find_by_identity};
+use super::context;
 use super::conversations;
 use super::notify::{emit, Meta};
 use super::{app_scoped, mode_of, Record, Stored};
@@ -78,19 +79,19 @@ pub(crate) fn receive(
     let now = ctx.now;
     let key = (app_id.to_owned(), channel.clone(), identity.to_owned());
     ctx.p.conv_mut().last_inbound.insert(key, ctx.at);
-    // Inbound callbacks carry the conversation's metadata and last correlation id.
-    let mut meta = Meta {
-        accepted_time: Some(now),
-        ..Meta::default()
-    };
     if let Some(c) = ctx.p.conv_mut().conversations.get_mut(&conversation_id) {
         c.last_received = Some(now);
-        if !c.metadata_json.is_empty() {
-            meta.message_metadata =
-                Some(serde_json::Value::Object(c.metadata_json.clone()).to_string());
-        }
-        meta.correlation_id = c.correlation_id.clone().filter(|x| !x.is_empty());
     }
+    // Inbound callbacks carry the conversation's (DISPATCH: the identity's) metadata and last
+    // correlation id.
+    let (message_metadata, correlation_id) =
+        context::for_reply(ctx, app_id, &conversation_id, &channel, identity);
+    let meta = Meta {
+        accepted_time: Some(now),
+        message_metadata,
+        correlation_id,
+        ..Meta::default()
+    };
     let id = ctx.new_id();
     let sender_id = if matches!(channel, Channel::Sms | Channel::Mms) {
         sender_of(ctx, app_id, &channel)
@@ -101,6 +102,8 @@ pub(crate) fn receive(
         Received::Message(message) => {
             let message = *message;
             let text = message.text_message.as_ref().map(|t| t.text.clone());
+            // A choice response or a reply carries the answered message's message_metadata.
+            let metadata = context::of_answered(ctx, app_id, &message);
             let stored = types::ConversationMessage {
                 accept_time: Some(now),
                 contact_message: Some(message.clone()),
@@ -110,7 +113,7 @@ pub(crate) fn receive(
                 direction: Some(types::ConversationDirection::ToApp),
                 id: Some(id.clone()),
                 injected: Some(false),
-                metadata: Some(String::new()),
+                metadata: Some(metadata.clone()),
                 sender_id: Some(sender_id.clone()),
                 processing_mode: Some(mode.clone()),
                 ..Default::default()
@@ -126,7 +129,7 @@ pub(crate) fn receive(
                 direction: Some(types::ConversationDirection::ToApp),
                 id: Some(id),
                 injected: Some(false),
-                metadata: Some(String::new()),
+                metadata: Some(metadata),
                 processing_mode: Some(mode.clone()),
                 sender_id: Some(sender_id),
             };

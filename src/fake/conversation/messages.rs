@@ -5,7 +5,8 @@
 use super::apps::app;
 use super::channels::reason;
 use super::contacts::{self, find_by_identity};
-use super::conversations::{self, merge_patch};
+use super::context::{self, Carried};
+use super::conversations;
 use super::delivery::{self, Kind, Outbound};
 use super::notify::{override_for, Meta};
 use super::{app_scoped, mode_of, Record, Source, Stored};
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// The message kinds of which an app message carries exactly one.
-const APP_MESSAGE_KINDS: [&str; 9] = [
+pub(super) const APP_MESSAGE_KINDS: [&str; 9] = [
     "text_message",
     "media_message",
     "card_message",
@@ -293,6 +294,13 @@ pub(crate) fn check(
             "conversation_metadata and correlation_id cannot be used with processing_strategy DISPATCH_ONLY",
         ));
     }
+    let merge =
+        r.conversation_metadata_update_strategy == Some(types::MetadataUpdateStrategy::MergePatch);
+    if merge && target.mode == types::ProcessingMode::Dispatch {
+        return Err(ApiFailure::bad_request(
+            "conversation_metadata_update_strategy MERGE_PATCH is supported in CONVERSATION processing mode only",
+        ));
+    }
     let expires = r.ttl.as_deref().map(ttl).transpose()?.map(|d| ctx.at + d);
     delivery::ensure_room(ctx, &r.app_id)?;
     Ok(Checked { target, expires })
@@ -311,22 +319,20 @@ pub(crate) fn accept(
     } = check(ctx, &r, conversation_metadata)?;
     // Nothing can fail from here on.
     let (contact_id, conversation_id) = commit(ctx, &r.app_id, &mut t);
-    if let Some(c) = ctx.p.conv_mut().conversations.get_mut(&conversation_id) {
-        if let Some(Value::Object(m)) = conversation_metadata {
-            let merge = r.conversation_metadata_update_strategy
-                == Some(types::MetadataUpdateStrategy::MergePatch);
-            let mut current = Value::Object(c.metadata_json.clone());
-            if merge {
-                merge_patch(&mut current, &Value::Object(m.clone()));
-            } else {
-                current = Value::Object(m.clone());
-            }
-            c.metadata_json = current.as_object().cloned().unwrap_or_default();
-        }
-        if let Some(id) = &r.correlation_id {
-            c.correlation_id = Some(id.clone());
-        }
-    }
+    let carried = Carried {
+        metadata: conversation_metadata.and_then(Value::as_object),
+        merge: r.conversation_metadata_update_strategy
+            == Some(types::MetadataUpdateStrategy::MergePatch),
+        correlation_id: r.correlation_id.as_deref(),
+    };
+    context::remember(
+        ctx,
+        &r.app_id,
+        &t.mode,
+        &conversation_id,
+        &t.candidates,
+        &carried,
+    );
     let id = ctx.new_id();
     let first = t.candidates.first().cloned();
     let metadata = r.message_metadata.clone().unwrap_or_default();

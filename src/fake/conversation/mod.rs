@@ -8,6 +8,7 @@ mod capability;
 mod channels;
 mod consents;
 mod contacts;
+mod context;
 mod conversations;
 mod delivery;
 mod events;
@@ -18,6 +19,7 @@ mod record;
 mod settings;
 mod transcode;
 mod webhooks;
+mod whatsapp;
 
 pub(crate) use apps::create_app;
 pub use channels::Timings;
@@ -58,6 +60,9 @@ pub(crate) struct State {
     pub queues: HashMap<String, delivery::AppQueue>,
     /// When each (app, channel, identity) last wrote to the app: opens channels' reply windows.
     pub last_inbound: HashMap<(String, Channel, String), Duration>,
+    /// DISPATCH mode: the metadata and correlation id sends left on each (app, channel,
+    /// identity) for its replies.
+    pub remembered: HashMap<context::IdentityKey, context::Remembered>,
 }
 
 /// Which of the API's two message stores an item is in (`messages_source`).

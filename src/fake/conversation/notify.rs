@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Meta {
     pub accepted_time: Option<DateTime<Utc>>,
-    /// The envelope's `message_metadata`: the conversation metadata on inbound callbacks
-    /// (delivery reports carry the message's own metadata in the report instead).
+    /// The envelope's `message_metadata`: on inbound callbacks the conversation's (DISPATCH
+    /// mode: the identity's) metadata; on delivery reports the channel's, which the fake's
+    /// channels never send (the send's own `message_metadata` is the report's `metadata`).
     pub message_metadata: Option<String>,
     pub correlation_id: Option<String>,
     /// A per-message `callback_url` that replaces the webhooks for its delivery reports, with
