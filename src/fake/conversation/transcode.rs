@@ -3,7 +3,6 @@
 //! win. WhatsApp gets the documented request shapes ([`super::whatsapp`]); the other channels
 //! a deterministic shape like their API's (not byte-exact to what Sinch sends).
 
-use super::channels::same_language;
 use super::messages::APP_MESSAGE_KINDS;
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::reply::{ApiFailure, Reply};
@@ -137,43 +136,17 @@ fn resolve(ctx: &Ctx, m: &types::AppMessage) -> Result<Option<Resolved>, ApiFail
     else {
         return Ok(None);
     };
-    let refused =
-        |why: &str| ApiFailure::bad_request(format!("template {}: {why}", reference.template_id));
-    let template = ctx
-        .p
-        .templates()
-        .templates
-        .get(&reference.template_id)
-        .ok_or_else(|| refused("TEMPLATE_NOT_FOUND"))?;
-    let language = reference
-        .language_code
-        .clone()
-        .or_else(|| template.default_translation.clone())
-        .unwrap_or_default();
-    let version = reference.version.as_deref().filter(|v| *v != "latest");
-    let translation = template
-        .translations
-        .iter()
-        .rfind(|t| {
-            same_language(&t.language_code, &language)
-                && version.is_none_or(|v| t.version.as_deref() == Some(v))
-        })
-        .ok_or_else(|| refused("TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION"))?;
-    let missing = translation.variables.iter().any(|v| {
-        v.key
-            .as_ref()
-            .is_some_and(|k| !reference.parameters.contains_key(k))
-    });
-    if missing {
-        return Err(refused("TEMPLATE_INSUFFICIENT_PARAMETERS"));
-    }
+    let translation = super::channels::translation(ctx, reference).map_err(|code| {
+        let why = code.as_str();
+        ApiFailure::bad_request(format!("template {}: {why}", reference.template_id))
+    })?;
     let json =
         serde_json::to_value(translation).map_err(|e| ApiFailure::internal(e.to_string()))?;
-    let mut message: Map<String, Value> = APP_MESSAGE_KINDS
+    let kinds: Map<String, Value> = APP_MESSAGE_KINDS
         .iter()
         .filter_map(|k| json.get(*k).map(|v| ((*k).to_owned(), v.clone())))
         .collect();
-    let mut message = Value::Object(std::mem::take(&mut message));
+    let mut message = Value::Object(kinds);
     fill(&mut message, &reference.parameters);
     let overrides = translation
         .channel_template_overrides
