@@ -69,6 +69,8 @@
 //!   Sinch does not document its own ordering, so compare `accepted_time` or `event_time`
 //!   where order matters across a long outage.
 
+#[cfg(feature = "tower")]
+mod body;
 mod dedup;
 mod events;
 #[cfg(feature = "axum")]

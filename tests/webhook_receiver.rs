@@ -431,3 +431,67 @@ async fn order_by_keeps_a_conversation_in_order_and_others_flowing() {
         assert!(ordered.contains(&"b1".to_string()));
     }
 }
+
+/// Posts `body` signed, on a new connection each time; the status, or the transport error.
+async fn post_raw(url: &str, body: Vec<u8>, chunked: bool) -> Result<u16, String> {
+    let nonce = format!("nonce-{}", rand::random::<u64>());
+    let headers = webhook::signed_headers(SECRET.as_bytes(), &body, &nonce, now());
+    let body = if chunked {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = body
+            .chunks(64 * 1024)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+    } else {
+        body.into()
+    };
+    let mut request = reqwest::Client::new().post(url).body(body);
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    match request.send().await {
+        Ok(r) => Ok(r.status().as_u16()),
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_callback_gets_its_413_over_a_real_connection_not_a_reset() {
+    // A 1 MiB limit and a signed 2 MiB callback, posted many times on fresh connections, with
+    // and without a length, to the service under axum, under hyper alone, and to the extractor:
+    // the sender must always read the 413 (which it does not retry), never a reset connection
+    // (which it would).
+    let receiver = Receiver::builder(Verifier::new(SECRET))
+        .start(|_e: Event| async { Ok::<(), std::io::Error>(()) });
+    let axum_url = start(&receiver).await;
+    let hyper_url = serve_hyper(receiver.service()).await;
+    let extractor = axum::Router::new()
+        .route(
+            "/callbacks",
+            post_route(|c: Callback| async move {
+                c.done().await;
+                "ok"
+            }),
+        )
+        .with_state(Intake::new(Verifier::new(SECRET)));
+    let extractor_url = format!("{}/callbacks", serve_axum(extractor).await);
+    let big = {
+        let mut b = inbound("app", "m-big", "c1", "x").to_vec();
+        b.truncate(b.len() - 1);
+        b.extend(std::iter::repeat_n(b' ', 2 * 1024 * 1024));
+        b.push(b'}');
+        b
+    };
+    let mut outcomes = vec![];
+    for url in [&axum_url, &hyper_url, &extractor_url] {
+        for i in 0..16 {
+            outcomes.push((url.clone(), i, post_raw(url, big.clone(), i % 2 == 1).await));
+        }
+    }
+    let wrong: Vec<_> = outcomes.iter().filter(|(_, _, o)| *o != Ok(413)).collect();
+    assert!(wrong.is_empty(), "{wrong:?}");
+    // The connection stays usable: a callback of the right size right after is handled.
+    let ok = post_raw(&hyper_url, inbound("app", "m-small", "c1", "x"), false).await;
+    assert_eq!(ok, Ok(200));
+    assert_eq!(receiver.stats().rejected, 32);
+}

@@ -1,13 +1,13 @@
 //! An axum extractor for writing the callback handler yourself: the request arrives verified,
 //! bounded, parsed and claimed, or is answered with the right status before your code runs.
 
+use super::body::{self, Read};
 use super::dedup::{DedupKey, Owner};
 use super::intake::{Intake, Rejection};
 use super::Event;
 use axum_core::extract::{FromRef, FromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
 use http::{header, HeaderValue};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
 /// A callback seen for the first time, from an axum handler's arguments.
 ///
@@ -96,12 +96,10 @@ where
         let intake = Intake::from_ref(state);
         let limit = intake.body_limit();
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return Err(Rejection::TooLarge { limit })
-            }
-            Err(_) => return Err(Rejection::Unreadable),
+        let body = match body::read(&parts.headers, body, limit).await {
+            Read::Body(body) => body,
+            Read::TooLarge { .. } => return Err(Rejection::TooLarge { limit }),
+            Read::Unreadable => return Err(Rejection::Unreadable),
         };
         let admitted = intake.admit(&parts.headers, &body).await?;
         Ok(Callback {

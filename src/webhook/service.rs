@@ -1,13 +1,14 @@
 //! The receiver as a tower `Service` (for hyper, axum, tonic or any tower stack), and a
 //! `Layer` that mounts it at a path in front of another service.
 
+use super::body::{self, Read};
 use super::intake::Rejection;
 use super::receiver::{BoxError, Receiver};
 use bytes::Bytes;
 use futures_core::future::BoxFuture;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt as _, Either, Full, LengthLimitError, Limited};
+use http_body_util::{Either, Full};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -159,22 +160,19 @@ where
         return r;
     }
     let limit = receiver.intake().body_limit();
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        receiver.count_refused();
-        return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    }
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+    let body = match body::read(&parts.headers, body, limit).await {
+        Read::Body(body) => body,
+        Read::TooLarge { drained } => {
             receiver.count_refused();
-            return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+            let mut r = plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+            if !drained {
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return r;
         }
-        Err(_) => {
+        Read::Unreadable => {
             receiver.count_refused();
             let r = Rejection::Unreadable;
             return plain(r.status(), &r.to_string());
