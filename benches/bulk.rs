@@ -9,9 +9,14 @@
 //! answered 429, and throughput as a fraction of the limit (N / (R x wall time), wall time
 //! until the last client is done).
 //!
+//! With `BULK_REDIS=redis://host:port/` the same client counts run again with their limiters
+//! sharing one pace through that Redis server (`RateLimit::shared`), as replicas of a service
+//! would; each run uses keys of its own.
+//!
 //! `cargo bench --bench bulk` (env: BULK_N, default 8000; BULK_RATE, default 800;
-//! BULK_INFLIGHT, default 64; BULK_CLIENTS, default "1,4"; BULK_OFF=0 skips the limiter-off
-//! lines; BULK_TRACE=1 prints accepted and refused requests per BULK_TRACE_MS, default 250).
+//! BULK_INFLIGHT, default 64; BULK_CLIENTS, default "1,4,8,16"; BULK_REDIS; BULK_OFF=0 skips
+//! the limiter-off lines; BULK_TRACE=1 prints accepted and refused requests per BULK_TRACE_MS,
+//! default 250).
 
 use futures_util::StreamExt;
 use sinch_conversation::fake::Fake;
@@ -176,7 +181,7 @@ fn main() {
         slot_ms: env("BULK_TRACE_MS", 250),
     };
     let counts: Vec<usize> = std::env::var("BULK_CLIENTS")
-        .unwrap_or_else(|_| "1,4".into())
+        .unwrap_or_else(|_| "1,4,8,16".into())
         .split(',')
         .filter_map(|c| c.trim().parse().ok())
         .collect();
@@ -192,6 +197,22 @@ fn main() {
             retry: RetryConfig::default(),
         })
         .collect();
+    if let Ok(url) = std::env::var("BULK_REDIS") {
+        let redis = sinch_conversation::Redis::open(&url).expect("BULK_REDIS");
+        for &k in &counts {
+            contenders.push(Contender {
+                name: format!(
+                    "{k} client{}, limiter shared through Redis",
+                    if k == 1 { "" } else { "s" }
+                ),
+                clients: k,
+                rate_limit: RateLimit::adaptive()
+                    .shared(&redis)
+                    .shared_prefix(format!("bench:{:x}:", rand::random::<u64>())),
+                retry: RetryConfig::default(),
+            });
+        }
+    }
     if env("BULK_OFF", 1) == 1 {
         contenders.push(Contender {
             name: "1 client, limiter off, 429s waited out".into(),

@@ -22,7 +22,9 @@
 //!   (`Verifier::verify_and_parse`, then `try_send` into a bounded channel, 503 when full);
 //! - `webhook::Receiver` served with `route_service`: bounds, verifies, parses, claims the
 //!   dedup key in a `MemoryDedup`, routes to a worker's queue, counts;
-//! - the same with a dedup store that remembers nothing (what deduplication costs).
+//! - the same with a dedup store that remembers nothing (what deduplication costs);
+//! - with `WEBHOOK_REDIS=redis://host:port/`, the same with `RedisDedup` on that server (two
+//!   round trips to Redis per callback: claim and complete), as replicas would share it.
 //!
 //! Last, a burst of `WEBHOOK_BURST` callbacks against a slow application (each event takes
 //! 2 ms, 16 workers): peak heap (a counting allocator, whole process) and the deepest queue,
@@ -31,7 +33,7 @@
 //!
 //! `cargo bench --bench webhook` (env: WEBHOOK_N callbacks per parse contender, default
 //! 200000; WEBHOOK_CHUNK, default 5000; WEBHOOK_HTTP_N per HTTP contender, default 20000;
-//! WEBHOOK_INFLIGHT, default 32; WEBHOOK_BURST, default 10000).
+//! WEBHOOK_INFLIGHT, default 32; WEBHOOK_BURST, default 10000; WEBHOOK_REDIS).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -40,7 +42,8 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use sinch_conversation::types;
 use sinch_conversation::webhook::{
-    self, Claim, DedupKey, DedupStore, Event, Intake, MemoryDedup, Receiver, StoreError, Verifier,
+    self, Claim, DedupKey, DedupStore, Event, Intake, MemoryDedup, Owner, Receiver, RedisDedup,
+    StoreError, Verifier,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -203,8 +206,9 @@ fn parse_phase() {
                 next.set(i + 1);
                 let key = keys[i % keys.len()].clone();
                 let t = Instant::now();
-                black_box(store.claim_at(&key, t));
-                store.complete_at(&key, t);
+                let owner = Owner::random();
+                black_box(store.claim_at(&key, owner, t));
+                store.complete_at(&key, owner, t);
             }),
         ),
         (
@@ -248,18 +252,21 @@ impl DedupStore for Forgetful {
     fn claim<'a>(
         &'a self,
         _: &'a DedupKey,
+        _: Owner,
     ) -> futures_core::future::BoxFuture<'a, Result<Claim, StoreError>> {
         Box::pin(std::future::ready(Ok(Claim::New)))
     }
     fn complete<'a>(
         &'a self,
         _: &'a DedupKey,
+        _: Owner,
     ) -> futures_core::future::BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(std::future::ready(Ok(())))
     }
     fn release<'a>(
         &'a self,
         _: &'a DedupKey,
+        _: Owner,
     ) -> futures_core::future::BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(std::future::ready(Ok(())))
     }
@@ -388,11 +395,19 @@ async fn loopback_phase() {
     let forgetful_url =
         serve(axum::Router::new().route_service("/callbacks", forgetful.service())).await;
 
-    let contenders = [
+    let mut contenders = vec![
         ("baseline: hand-written axum handler", base_url),
         ("webhook::Receiver (MemoryDedup)", ours_url),
         ("webhook::Receiver, no dedup store", forgetful_url),
     ];
+    if let Ok(url) = std::env::var("WEBHOOK_REDIS") {
+        let redis = sinch_conversation::Redis::open(&url).expect("WEBHOOK_REDIS");
+        let store = RedisDedup::new(&redis).prefix(format!("bench:{:x}:", rand::random::<u64>()));
+        let shared = Receiver::builder(Intake::new(Verifier::new(SECRET)).dedup(store))
+            .start(counting(handed.clone()));
+        let url = serve(axum::Router::new().route_service("/callbacks", shared.service())).await;
+        contenders.push(("webhook::Receiver (RedisDedup)", url));
+    }
     let callbacks: Vec<_> = (0..contenders.len())
         .map(|k| signed_callbacks(&format!("B{k}X"), n))
         .collect();

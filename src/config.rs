@@ -244,7 +244,12 @@ impl ClientBuilder {
         let shared = Shared {
             auth: Auth::new(&credentials, http.clone(), auth_url, self.retry.clone()),
             budget: Budget::new(self.retry.budget),
-            limiters: [(); 3].map(|_| Limiter::new(self.rate_limit.clone())),
+            limiters: Service::ALL.map(|s| {
+                Limiter::new(
+                    self.rate_limit.clone(),
+                    &format!("{project_id}/{}", s.host()),
+                )
+            }),
             max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             timeout: self.timeout,

@@ -25,7 +25,7 @@ pub(crate) struct Shared {
     pub(crate) retry: RetryConfig,
     pub(crate) budget: Budget,
     /// One per service: each API counts its requests on its own.
-    pub(crate) limiters: [Limiter; 3],
+    pub(crate) limiters: [Arc<Limiter>; 3],
     pub(crate) max_response_bytes: u64,
     pub(crate) timeout: Option<Duration>,
     /// The timeout the HTTP client applies to every request itself (`None` for a caller's
@@ -249,7 +249,7 @@ enum Next {
 /// a retry after backoff, or the end of the call with the error.
 async fn after_failure(
     shared: &Shared,
-    limiter: &Limiter,
+    limiter: &Arc<Limiter>,
     state: &mut Attempts,
     failed: Failed,
     rebuild: Option<&(dyn Fn() -> Option<Request> + Send + Sync)>,

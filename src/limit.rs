@@ -6,12 +6,17 @@
 //! along TCP CUBIC's curve: quickly back to the rate it was cut from, flat there, then probing
 //! above it. The curve's constant is the same for every client, so clients sharing one limit
 //! without talking to each other converge on equal shares like TCP flows on a link. What keeps
-//! the 429s few: a round ends at a cut (a 429 for a request queued before it does not cut
-//! again), and a change of pace reaches the requests already waiting for a slot (they take a
-//! new one). After a quiet spell without 429s the limiter switches itself off again.
+//! the 429s few: a round ends at a cut (a 429 for a request sent before it does not cut again,
+//! one sent after it at the new pace does), and a change of pace reaches the requests already
+//! waiting for a slot (they take a new one). A slot is an estimate, never a reason to fail: a
+//! request whose slot lies past its call's deadline goes before the deadline and lets the API
+//! decide (only a configured ceiling is a hard rule). After a quiet spell without 429s the limiter switches itself off again.
+
+#[cfg(feature = "redis")]
+mod shared;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -25,6 +30,8 @@ pub struct RateLimit {
     decrease: f64,
     recovery: Duration,
     quiet: Duration,
+    #[cfg(feature = "redis")]
+    shared: Option<shared::Settings>,
 }
 
 impl Default for RateLimit {
@@ -43,6 +50,8 @@ impl RateLimit {
             decrease: 0.9,
             recovery: Duration::from_millis(300),
             quiet: Duration::from_secs(30),
+            #[cfg(feature = "redis")]
+            shared: None,
         }
     }
 
@@ -68,19 +77,48 @@ impl RateLimit {
         self
     }
 
-    /// How long the rate takes to climb back to where a 429 cut it, for a client that was
-    /// sending 800 requests/s (default 300 ms; a slower client climbs back sooner). It then
+    /// How long the rate takes to climb back to where a 429 cut it (default 300 ms). It then
     /// stays near that rate a while and probes upwards until the next 429.
     pub fn recovery(mut self, d: Duration) -> Self {
         self.recovery = d.max(Duration::from_millis(1));
         self
     }
 
-    /// CUBIC's constant (requests/s per s³), from `recovery` at [`REFERENCE_RATE`]. One
-    /// constant for every client, whatever its rate: a client cut from a lower rate climbs
-    /// back sooner, which is what brings clients sharing a limit to equal shares.
-    fn c(&self) -> f64 {
-        REFERENCE_RATE * (1.0 - self.decrease) / self.recovery.as_secs_f64().powi(3)
+    /// One pace for every instance of the project, kept in `redis` (feature `redis`; see the
+    /// README's "Running several instances"). Nothing is shared until an instance meets a 429;
+    /// then the instances sync every 100 ms and each paces itself at an equal part of the
+    /// shared pace, a round of 429s anywhere cuts it once, and it climbs back as the local
+    /// one does. Redis is never in a request's path: if it is slow or down, each instance
+    /// goes on pacing itself alone.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared(mut self, redis: &crate::Redis) -> Self {
+        self.shared = Some(shared::Settings {
+            redis: redis.clone(),
+            prefix: "sinch:pace:".into(),
+        });
+        self
+    }
+
+    /// Where the shared pace's keys live (default `sinch:pace:`; each project and API has its
+    /// own keys under it). Only with [`Self::shared`].
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_prefix(mut self, prefix: impl Into<String>) -> Self {
+        if let Some(s) = &mut self.shared {
+            s.prefix = prefix.into();
+        }
+        self
+    }
+
+    /// The pace `since` a cut from `w_max`: TCP CUBIC's curve, scaled to the rate: back to
+    /// `w_max` in `recovery`, flat around it, then probing above it, slowly at first. Every
+    /// client climbs back in the same time whatever its share; what evens out shares is that
+    /// a client with a larger share meets more 429s, so it is cut more often.
+    /// (`limit/shared.rs` computes the same curve in Redis.)
+    fn curve(&self, w_max: f64, since: Duration) -> f64 {
+        let t = since.as_secs_f64() / self.recovery.as_secs_f64() - 1.0;
+        w_max * (1.0 + (1.0 - self.decrease) * t.powi(3))
     }
 
     fn clamp(&self, rate: f64) -> f64 {
@@ -89,11 +127,9 @@ impl RateLimit {
     }
 }
 
-/// The rate `recovery` is given for: the Conversation API's documented limit per project.
-const REFERENCE_RATE: f64 = 800.0;
 /// How often the paced path recomputes the rate along the curve.
 const TICK: u64 = 10_000_000;
-/// The rate meters' window: a rate is measured over the last one or two of them.
+/// The rate meters' slot width (see [`Meter`]).
 const WINDOW: u64 = 100_000_000;
 /// A rate is never measured over less than this (the first requests of a burst, all
 /// accepted in a few milliseconds, would read as a very high rate).
@@ -118,6 +154,12 @@ pub(crate) struct Limiter {
     generation: AtomicU64,
     changed: Notify,
     last_tick: AtomicU64,
+    /// Whether a [`Self::keep_ticking`] task runs.
+    ticking: AtomicBool,
+    /// A request had to wait for its slot since the shared pace was last synced.
+    waited: AtomicBool,
+    #[cfg(feature = "redis")]
+    shared: Option<shared::Pace>,
     /// The most requests a bulk send has had in flight while not paced: where the next one
     /// starts (cleared by a cut: after a 429, bulk sends ramp up again).
     bulk_reached: AtomicUsize,
@@ -142,19 +184,23 @@ struct Curve {
     reserved_at: u64,
 }
 
-/// A request's place in the pacing order: the round it was queued in.
+/// The rounds a request was sent in: the local one, and the shared one (0 without a shared
+/// pace).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Ticket(u64);
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) struct Ticket(u64, u64);
 
 /// Waiting for a slot would pass the call's deadline.
 #[derive(Debug)]
 pub(crate) struct PastDeadline;
 
 impl Limiter {
-    pub fn new(cfg: RateLimit) -> Self {
+    /// A limiter for one API of one project (`scope`, which names the shared pace).
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+    pub fn new(cfg: RateLimit, scope: &str) -> Arc<Self> {
         let origin = Instant::now();
         let rate = cfg.ceiling.unwrap_or(f64::INFINITY);
-        Limiter {
+        Arc::new(Limiter {
             engaged: AtomicBool::new(cfg.enabled && cfg.ceiling.is_some()),
             next: AtomicU64::new(0),
             interval: AtomicU64::new(interval(rate)),
@@ -162,6 +208,10 @@ impl Limiter {
             generation: AtomicU64::new(0),
             changed: Notify::new(),
             last_tick: AtomicU64::new(0),
+            ticking: AtomicBool::new(false),
+            waited: AtomicBool::new(false),
+            #[cfg(feature = "redis")]
+            shared: cfg.shared.as_ref().map(|s| shared::Pace::new(s, scope)),
             bulk_reached: AtomicUsize::new(0),
             sent: Meter::default(),
             accepted: Meter::default(),
@@ -173,7 +223,7 @@ impl Limiter {
             }),
             origin,
             cfg,
-        }
+        })
     }
 
     fn now(&self) -> u64 {
@@ -184,30 +234,27 @@ impl Limiter {
     /// any future); `None`: wait for a slot with [`Self::acquire`].
     pub fn try_acquire(&self) -> Option<Ticket> {
         if !self.cfg.enabled {
-            return Some(Ticket(0));
+            return Some(Ticket(0, 0));
         }
         if self.engaged.load(Relaxed) {
             return None;
         }
         self.sent.record(self.now());
-        Some(Ticket(self.epoch.load(Relaxed)))
+        Some(self.ticket())
     }
 
     /// Waits for this request's slot. Free while the limiter is not engaged.
     pub async fn acquire(&self, deadline: Option<Instant>) -> Result<Ticket, PastDeadline> {
         if !self.cfg.enabled {
-            return Ok(Ticket(0));
+            return Ok(Ticket(0, 0));
         }
-        // The round this request joined the queue in: a request that waited through a cut
-        // was queued before it, and its 429 does not cut again.
-        let epoch = self.epoch.load(Relaxed);
         loop {
             let generation = self.generation.load(Relaxed);
             let now = self.now();
 
             if !self.engaged.load(Relaxed) {
                 self.sent.record(now);
-                return Ok(Ticket(epoch));
+                return Ok(self.ticket());
             }
             self.tick(now);
             let gap = self.interval.load(Relaxed);
@@ -217,9 +264,13 @@ impl Limiter {
                 .unwrap_or_else(|n| n);
             let slot = reserved.max(now);
             if slot > now {
-                let at = self.origin + Duration::from_nanos(slot);
-                if deadline.is_some_and(|d| at >= d) {
-                    return Err(PastDeadline);
+                self.waited.store(true, Relaxed);
+                let mut at = self.origin + Duration::from_nanos(slot);
+                if let Some(d) = deadline.filter(|d| at >= *d) {
+                    if self.cfg.ceiling.is_some_and(|c| gap <= interval(c)) {
+                        return Err(PastDeadline); // the configured pace, not an estimate
+                    }
+                    at = last_moment(d);
                 }
                 let changed = self.changed.notified();
                 let mut changed = std::pin::pin!(changed);
@@ -232,9 +283,18 @@ impl Limiter {
             // The pace changed while this request waited: its slot was at the old one.
             if self.generation.load(Relaxed) == generation {
                 self.sent.record(self.now());
-                return Ok(Ticket(epoch));
+                return Ok(self.ticket());
             }
         }
+    }
+
+    /// The rounds a request sent now belongs to.
+    fn ticket(&self) -> Ticket {
+        #[cfg(feature = "redis")]
+        let shared = self.shared.as_ref().map_or(0, shared::Pace::epoch);
+        #[cfg(not(feature = "redis"))]
+        let shared = 0;
+        Ticket(self.epoch.load(Relaxed), shared)
     }
 
     /// Whether requests are being paced.
@@ -261,14 +321,14 @@ impl Limiter {
     }
 
     /// The API answered 429 to the request holding `ticket`.
-    pub fn throttled(&self, ticket: Ticket) {
+    pub fn throttled(self: &Arc<Self>, ticket: Ticket) {
         if !self.cfg.enabled {
             return;
         }
         let now = self.now();
         let mut c = self.curve.lock().unwrap_or_else(|p| p.into_inner());
         if ticket.0 != self.epoch.load(Relaxed) {
-            return; // let through before the last cut: that cut already answered this overload
+            return; // sent before the last cut: that cut already answered this overload
         }
         // What the API accepted from this client lately is its share of the limit; what it
         // was sending is an upper bound when too few were accepted to tell.
@@ -278,14 +338,71 @@ impl Limiter {
         if self.engaged.load(Relaxed) {
             current = current.min(c.rate);
         }
-        c.w_max = self.cfg.clamp(current);
-        c.rate = self.cfg.clamp(c.w_max * self.cfg.decrease);
+        // CUBIC's fast convergence: a client cut below where its last cut was is losing its
+        // share to others, and aims its curve a little lower to make room sooner.
+        let losing = self.engaged.load(Relaxed) && current < c.w_max;
+        let aim = if losing {
+            (1.0 + self.cfg.decrease) / 2.0
+        } else {
+            1.0
+        };
+        c.w_max = self.cfg.clamp(current * aim);
+        c.rate = self.cfg.clamp(current * self.cfg.decrease);
         c.cut_at = now;
         self.epoch.fetch_add(1, Relaxed);
         self.repace(&mut c, now);
         self.engaged.store(true, Relaxed);
         self.bulk_reached.store(0, Relaxed);
         tracing::debug!(rate = c.rate, "rate limiter cut the pace after a 429");
+        if std::env::var_os("LIMIT_DEBUG").is_some() {
+            eprintln!(
+                "CUT {:p} t={:.3} acc={:?} sent={:.1} rate={:.1} wmax={:.1}",
+                self,
+                now as f64 / 1e9,
+                accepted,
+                sent,
+                c.rate,
+                c.w_max
+            );
+        }
+        drop(c);
+        // The shared pace is cut (or started) by the same 429, unless another instance has
+        // cut it in this round already; until Redis answers, the local cut holds.
+        #[cfg(feature = "redis")]
+        shared::Pace::cut(self, ticket.1, current);
+        self.keep_ticking();
+    }
+
+    /// While engaged, moves the pace along its curve every [`TICK`] whether or not a request
+    /// wakes up to do it: at a low pace every waiting request may sleep until a slot far off,
+    /// and the curve's climb must still reach them.
+    fn keep_ticking(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // each request still ticks when it asks for a slot
+        };
+        if self.ticking.swap(true, Relaxed) {
+            return;
+        }
+        let limiter = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_nanos(TICK));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(l) = limiter.upgrade() else { return };
+                let now = l.now();
+                l.tick(now);
+                #[cfg(feature = "redis")]
+                shared::Pace::sync(&l, now);
+                if !l.engaged() {
+                    l.ticking.store(false, Relaxed);
+                    // Engaged again meanwhile: that cut saw this task running.
+                    if !l.engaged() || l.ticking.swap(true, Relaxed) {
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     /// Moves the rate along the recovery curve, at most every [`TICK`], by whoever gets there
@@ -308,14 +425,35 @@ impl Limiter {
             self.engaged.store(false, Relaxed); // no 429 for a long while: back to free
             return;
         }
-        // CUBIC's curve: back to the rate it was cut from, flat around it, then probing
-        // above it, slowly at first.
-        let t = since.as_secs_f64() - (c.w_max * (1.0 - self.cfg.decrease) / self.cfg.c()).cbrt();
-        let grown = c.w_max + self.cfg.c() * t.powi(3);
-        c.rate = self.cfg.clamp(grown);
+        c.rate = self.cfg.clamp(self.cfg.curve(c.w_max, since));
         let gap = interval(c.rate);
         if gap.saturating_mul(3) < c.reserved_at.saturating_mul(2) {
             self.repace(&mut c, now); // much faster now: no slot waits at the old pace
+        } else {
+            self.interval.store(gap, Relaxed);
+        }
+    }
+
+    /// Follows the shared pace: this instance's part of it, on the same curve, from the shared
+    /// cut. A new shared round is a new local one too (a 429 for a request sent before the
+    /// shared cut does not cut again).
+    #[cfg(feature = "redis")]
+    fn follow(&self, s: &shared::Shared) {
+        let now = self.now();
+        let mut c = self.curve.lock().unwrap_or_else(|p| p.into_inner());
+        c.w_max = self.cfg.clamp(s.w_max * s.share);
+        c.cut_at = now.saturating_sub(u64::try_from(s.since_cut.as_nanos()).unwrap_or(u64::MAX));
+        c.rate = self.cfg.clamp(self.cfg.curve(c.w_max, s.since_cut));
+        self.engaged.store(true, Relaxed);
+        let gap = interval(c.rate);
+        if s.new_round {
+            self.epoch.fetch_add(1, Relaxed);
+            self.bulk_reached.store(0, Relaxed);
+            self.repace(&mut c, now);
+        } else if gap.saturating_mul(10) < c.reserved_at.saturating_mul(9)
+            || gap.saturating_mul(10) > c.reserved_at.saturating_mul(11)
+        {
+            self.repace(&mut c, now); // a new share: waiting requests follow it
         } else {
             self.interval.store(gap, Relaxed);
         }
@@ -340,6 +478,13 @@ impl Limiter {
     }
 }
 
+/// When a request whose estimated slot lies past `deadline` goes instead: early enough to leave
+/// its attempt a second (or half of what is left) before the deadline.
+fn last_moment(deadline: Instant) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    deadline - (left / 2).min(Duration::from_secs(1))
+}
+
 fn interval(rate: f64) -> u64 {
     if rate.is_finite() && rate > 0.0 {
         (1e9 / rate) as u64
@@ -348,48 +493,57 @@ fn interval(rate: f64) -> u64 {
     }
 }
 
-/// Events per second over the current window and the one before (over at least
-/// [`MIN_SPAN`]); a window that began after an idle spell starts afresh.
+/// Events per second, counted in [`WINDOW`]-wide slots over the last [`SLOTS`] of them: the
+/// rate is read over as few recent slots as hold enough events, so a client with a small
+/// share is measured as precisely as a large one (over a longer span), and an idle spell
+/// leaves nothing behind.
 #[derive(Debug, Default)]
 struct Meter {
-    start: AtomicU64,
-    count: AtomicU64,
-    prev_count: AtomicU64,
-    prev_span: AtomicU64,
+    /// Per slot: the window's number (high bits) and its count (low [`COUNT_BITS`] bits).
+    slots: [AtomicU64; SLOTS],
 }
+
+/// How many windows a rate is read over at most (one second).
+const SLOTS: usize = 10;
+const COUNT_BITS: u32 = 24;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 impl Meter {
     fn record(&self, now: u64) {
-        self.count.fetch_add(1, Relaxed);
-        let start = self.start.load(Relaxed);
-        let span = now.saturating_sub(start);
-        if span >= WINDOW
-            && self
-                .start
-                .compare_exchange(start, now, Relaxed, Relaxed)
-                .is_ok()
-        {
-            let n = self.count.swap(0, Relaxed);
-            // A window much longer than its length was mostly idle: it says nothing about
-            // the rate now.
-            let (n, span) = if span < 2 * WINDOW { (n, span) } else { (0, 0) };
-            self.prev_count.store(n, Relaxed);
-            self.prev_span.store(span, Relaxed);
+        let window = now / WINDOW;
+        let slot = &self.slots[(window % SLOTS as u64) as usize];
+        let mut seen = slot.load(Relaxed);
+        loop {
+            let next = if seen >> COUNT_BITS == window {
+                seen + u64::from(seen & COUNT_MASK < COUNT_MASK)
+            } else {
+                (window << COUNT_BITS) | 1 // a new window takes the slot over
+            };
+            match slot.compare_exchange_weak(seen, next, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(v) => seen = v,
+            }
         }
     }
 
-    /// The rate, if at least `min` events were counted.
+    /// The rate over the most recent windows that hold at least `min` events, over a span of
+    /// at least [`MIN_SPAN`] (a meter younger than that counts as that old); `None` if the
+    /// last second holds fewer.
     fn rate(&self, now: u64, min: u64) -> Option<f64> {
-        let current = now.saturating_sub(self.start.load(Relaxed));
-        let (count, span) = if current < 2 * WINDOW {
-            (
-                self.count.load(Relaxed) + self.prev_count.load(Relaxed),
-                current + self.prev_span.load(Relaxed),
-            )
-        } else {
-            (0, 0) // idle since the last event
-        };
-        (count >= min).then(|| count as f64 / (span.max(MIN_SPAN) as f64 / 1e9))
+        let window = now / WINDOW;
+        let mut count = 0;
+        for back in 0..(SLOTS as u64).min(window + 1) {
+            let w = window - back;
+            let v = self.slots[(w % SLOTS as u64) as usize].load(Relaxed);
+            if v >> COUNT_BITS == w {
+                count += v & COUNT_MASK;
+            }
+            let span = now - w * WINDOW;
+            if count >= min && (span >= MIN_SPAN || w == 0) {
+                return Some(count as f64 / (span.max(MIN_SPAN) as f64 / 1e9));
+            }
+        }
+        None
     }
 }
 
@@ -399,7 +553,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn free_until_the_first_429_then_paced_at_the_accepted_rate_and_cut_once_per_round() {
-        let l = Limiter::new(RateLimit::adaptive());
+        let l = Limiter::new(RateLimit::adaptive(), "p/test");
         let mut tickets = vec![];
         // 200 requests sent in 100 ms, half of them accepted: 1000/s accepted.
         for i in 0..200 {
@@ -427,7 +581,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_change_of_pace_reaches_requests_already_waiting() {
-        let l = std::sync::Arc::new(Limiter::new(RateLimit::adaptive()));
+        let l = Limiter::new(RateLimit::adaptive(), "p/test");
         let t = l.try_acquire().unwrap();
         l.throttled(t); // engaged at a crawl: one request seen in the meter's span
         let slow = l.rate().unwrap();
@@ -453,7 +607,7 @@ mod tests {
         assert!(took < Duration::from_secs(3), "{took:?}");
         assert!(l.rate().unwrap() > 10.0 * slow);
         // A cut reaches them too: 20 waiting requests at 50/s take about 400 ms.
-        let l = std::sync::Arc::new(Limiter::new(RateLimit::adaptive().ceiling(1000.0)));
+        let l = Limiter::new(RateLimit::adaptive().ceiling(1000.0), "p/test");
         let waiting: Vec<_> = (0..20)
             .map(|_| {
                 let l = l.clone();
@@ -484,7 +638,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn pacing_spaces_requests_and_recovery_climbs_back() {
-        let l = Limiter::new(RateLimit::adaptive().min_rate(100.0));
+        let l = Limiter::new(RateLimit::adaptive().min_rate(100.0), "p/test");
         let t = l.acquire(None).await.unwrap();
         l.throttled(t); // engaged at the floor
         let start = Instant::now();
@@ -501,7 +655,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_cut_makes_bulk_sends_ramp_up_again() {
-        let l = Limiter::new(RateLimit::adaptive());
+        let l = Limiter::new(RateLimit::adaptive(), "p/test");
         l.bulk_reached(64);
         l.bulk_reached(16);
         assert_eq!(l.bulk_start(), 64);
@@ -512,7 +666,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_ceiling_paces_from_the_start_and_deadlines_are_kept() {
-        let l = Limiter::new(RateLimit::adaptive().ceiling(10.0));
+        let l = Limiter::new(RateLimit::adaptive().ceiling(10.0), "p/test");
         assert_eq!(l.rate(), Some(10.0));
         l.acquire(None).await.unwrap();
         let soon = Instant::now() + Duration::from_millis(50);
@@ -520,7 +674,7 @@ mod tests {
             l.acquire(Some(soon)).await.is_err(),
             "the next slot is 100 ms away"
         );
-        let off = Limiter::new(RateLimit::off());
+        let off = Limiter::new(RateLimit::off(), "p/test");
         off.throttled(off.acquire(None).await.unwrap());
         assert_eq!(off.rate(), None);
     }

@@ -59,7 +59,8 @@ impl Service {
     pub(crate) const ALL: [Service; 3] =
         [Service::Conversation, Service::Templates, Service::Batch];
 
-    fn host(self) -> &'static str {
+    /// The service's name in its host (and in the shared pace's keys).
+    pub(crate) fn host(self) -> &'static str {
         match self {
             Service::Conversation => "conversation",
             Service::Templates => "template",

@@ -13,6 +13,7 @@ use sinch_conversation::types::{
 };
 use sinch_conversation::BudgetConfig;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -92,12 +93,15 @@ fn client_for(url: &str) -> sinch_conversation::ClientBuilder {
 #[tokio::test]
 async fn two_hundred_sends_each_refused_once_are_all_delivered() {
     let url = refuse_each_once().await;
-    // A small budget: 429s must not draw from it.
+    // A small budget: 429s must not draw from it. The limiter is off: this server's 429s are
+    // not about the rate (it refuses every new request once, whatever the pace), which an
+    // adaptive limiter cannot tell from overload and would slow down for.
     let client = client_for(&url)
         .retry(RetryConfig::default().budget(BudgetConfig {
             capacity: 10,
             retry_cost: 5,
         }))
+        .rate_limit(RateLimit::off())
         .build()
         .unwrap();
     let outcomes: Vec<_> = client.send_all(requests("app", 200), 200).collect().await;
@@ -112,6 +116,55 @@ async fn two_hundred_sends_each_refused_once_are_all_delivered() {
         failed.first()
     );
     assert_eq!(outcomes.len(), 200);
+}
+
+#[tokio::test]
+async fn a_slot_guessed_past_the_deadline_does_not_end_the_call_the_request_goes_before_it() {
+    // One 429 engages the limiter at a crawl (one request seen: about 10/s); fifty sends then
+    // wait for slots up to five seconds away, with calls that may take two. Each must be
+    // sent before its deadline and succeed (the API takes them all), not end early with a
+    // deadline error because of where the limiter guessed its slot would be.
+    let refused = Arc::new(AtomicBool::new(false));
+    let app = axum::Router::new().fallback(move || {
+        let refused = refused.clone();
+        async move {
+            if !refused.swap(true, Ordering::SeqCst) {
+                let body = json!({"error": {"code": 429, "message": "wait", "status": "RESOURCE_EXHAUSTED",
+                    "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.001s"}]}});
+                return (StatusCode::TOO_MANY_REQUESTS, body.to_string());
+            }
+            (StatusCode::OK, r#"{"message_id":"m","accepted_time":"2026-01-01T00:00:00Z"}"#.to_string())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = client_for(&url)
+        .retry(RetryConfig::default().max_elapsed(Some(Duration::from_secs(2))))
+        .rate_limit(RateLimit::adaptive().recovery(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    client
+        .send_message(&requests("app", 1)[0])
+        .await
+        .expect("the 429 is waited out");
+    let started = Instant::now();
+    let outcomes: Vec<_> = client.send_all(requests("app", 50), 50).collect().await;
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

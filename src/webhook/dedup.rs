@@ -202,7 +202,7 @@ pub struct StoreError(pub String);
 ///
 /// The default, [`MemoryDedup`], serves one process. A service on several instances behind a
 /// load balancer gets each redelivery on any instance, so it needs a shared store:
-/// [`RedisDedup`](super::RedisDedup) (feature `redis`), or these three calls on a database
+/// `RedisDedup` (feature `redis`), or these three calls on a database
 /// table with a unique key, and so on. Each call must be atomic: one caller gets
 /// [`Claim::New`] for a key; `complete` and `release` act only for the owner holding the
 /// claim. An in-progress claim must expire (a lease), or a crash while handling would make
