@@ -3,7 +3,13 @@
 pub mod diff;
 pub mod names;
 pub mod record;
+pub mod semver;
 pub mod spec;
+
+/// The build's own normalisation: what the generated API is made from.
+#[allow(dead_code)]
+#[path = "../../codegen/normalize.rs"]
+mod normalize;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -43,6 +49,10 @@ and optionally replaces them. The documents (default: all three):
   conversation  Conversation API v1          spec/conversation.yaml
   templates     Template Management API v2   spec/templates.yaml
   batch         Conversation Batch API       spec/batch.yaml
+
+Each change is shown with its semver impact on the generated Rust API, `[patch|minor|major:
+reason]` (patch: the generated API does not change; minor: additive; major: code that compiled or
+worked may no longer), and one `Semver verdict:` line gives the highest for the whole update.
 
 spec/callbacks.yaml (webhook payloads) is ours: upstream publishes no such document, so it is
 never downloaded or replaced, but the name check reads it.
@@ -342,9 +352,22 @@ fn candidate(opts: &Options, doc: Doc) -> Result<Candidate, String> {
     } else {
         bytes
     };
+    // Callback payloads are read from the API like responses: their schemas' role counts.
+    let mut callback_roots = std::collections::BTreeSet::new();
+    if doc == Doc::Conversation {
+        if let Some(callbacks) = read_yaml(&opts.spec_dir().join("callbacks.yaml"))? {
+            let mut refs = std::collections::BTreeSet::new();
+            names::external_refs(&callbacks, doc.file_name(), &mut refs);
+            callback_roots.extend(
+                refs.iter()
+                    .filter_map(|r| r.strip_prefix("/components/schemas/"))
+                    .map(str::to_owned),
+            );
+        }
+    }
     Ok(Candidate {
         doc,
-        diff: diff::diff(&current.doc, &new.doc),
+        diff: diff::diff_with(&current.doc, &new.doc, &callback_roots),
         path,
         origin,
         current: current.doc,
@@ -386,6 +409,14 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<O
         return Ok(Outcome::NoChanges);
     }
 
+    // One line for the whole update: the highest impact of any change in any document.
+    let impacts = candidates
+        .iter()
+        .flat_map(|c| c.diff.changes())
+        .map(|c| &c.impact);
+    if let Some(v) = semver::verdict(impacts) {
+        say(out, err, &format!("Semver verdict: {v}\n"))?;
+    }
     let report = name_check(opts, &candidates).map_err(|e| fail(err, e))?;
     let list: String = report
         .missing
