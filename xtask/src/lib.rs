@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod names;
+pub mod proof;
 pub mod record;
 pub mod semver;
 pub mod spec;
@@ -85,6 +86,18 @@ as it was.
 
 Exit codes: 0 done (or no drift), 1 drift found with --check, 2 error (a document that could not
 be read, or a write refused by the name check).";
+
+pub const PROOF_USAGE: &str = "\
+usage: cargo xtask semver-proof
+
+Proves that update-spec's semver verdicts hold for the generated crate: applies the additive
+change in xtask/semver-proof.yaml to a copy of this crate's spec/, builds the rustdoc JSON of this
+checkout and of the copy (in the workspace's target directory, features fake,axum), and runs
+cargo-semver-checks (installed separately: cargo install cargo-semver-checks --locked) both ways
+with --release-type minor. The change must pass; undone, it must fail with each lint the plan
+lists; update-spec's classifier must call them minor and major.
+
+Exit codes: 0 proven, 1 an expectation failed, 2 error (no cargo-semver-checks, a build failed).";
 
 /// One of the documents upstream publishes and we vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
