@@ -236,8 +236,12 @@ pub fn run(root: &Path, out: &mut dyn Write) -> Result<bool, String> {
             t.elapsed().as_secs_f64()
         ),
     );
+    let text = output_text(&o);
+    for line in text.lines().filter(|l| l.starts_with("--- warning ")) {
+        say(out, format!("  {line}"));
+    }
     if !passed {
-        say(out, output_text(&o));
+        say(out, text);
     }
     ok &= passed;
 
@@ -249,7 +253,7 @@ pub fn run(root: &Path, out: &mut dyn Write) -> Result<bool, String> {
         .iter()
         .filter(|l| !text.contains(&format!("--- failure {l}:")))
         .collect();
-    let failed = o.status.code() == Some(1);
+    let failed = o.status.code() == Some(LINT_FAILURE);
     say(
         out,
         format!(
@@ -311,7 +315,39 @@ fn copy_crate(root: &Path, to: &Path) -> Result<(), String> {
     ] {
         copy_tree(&root.join(entry), &to.join(entry))?;
     }
-    Ok(())
+    mark_version(to)
+}
+
+/// Appends build metadata to the copy's version, in its manifest and lockfile. Cargo names a
+/// workspace member's build units by its path relative to the workspace root, which is the same
+/// for the copy as for this checkout: without a version of its own the copy would share this
+/// checkout's fingerprints and generated code in the shared target directory (reusing a stale
+/// build, or leaving one behind for the next ordinary build).
+fn mark_version(copy: &Path) -> Result<(), String> {
+    let manifest = copy.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
+    let package = text
+        .find("[package]")
+        .ok_or("the manifest has no [package] table")?;
+    let at = package
+        + text[package..]
+            .find("\nversion = \"")
+            .ok_or("the manifest's [package] has no version")?
+        + "\nversion = \"".len();
+    let len = text[at..].find('"').ok_or("unterminated version")?;
+    let version = &text[at..at + len];
+    let marked = format!("{version}+semver-proof");
+    let new_manifest = format!("{}{marked}{}", &text[..at], &text[at + len..]);
+    std::fs::write(&manifest, new_manifest).map_err(|e| e.to_string())?;
+
+    let lock = copy.join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock).map_err(|e| e.to_string())?;
+    let entry = format!("name = \"sinch-conversation\"\nversion = \"{version}\"\n");
+    if !text.contains(&entry) {
+        return Err(format!("Cargo.lock has no entry {entry:?}"));
+    }
+    let marked_entry = format!("name = \"sinch-conversation\"\nversion = \"{marked}\"\n");
+    std::fs::write(&lock, text.replace(&entry, &marked_entry)).map_err(|e| e.to_string())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
@@ -368,6 +404,9 @@ fn rustdoc_json(manifest: &Path, target: &Path, json: &Path) -> Result<(), Strin
     std::fs::rename(&produced, json)
         .map_err(|e| format!("moving {} to {}: {e}", produced.display(), json.display()))
 }
+
+/// cargo-semver-checks' exit code when a lint fails (101 is an error of its own).
+const LINT_FAILURE: i32 = 100;
 
 fn semver_checks(baseline: &Path, current: &Path) -> Result<Output, String> {
     Command::new("cargo")
@@ -433,6 +472,45 @@ mod tests {
             let e = apply(&mut doc.clone(), std::slice::from_ref(&bad)).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn the_copy_gets_a_version_of_its_own() {
+        let dir = std::env::temp_dir().join(format!("xtask-proof-mark-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"sinch-conversation\"\nversion = \"0.3.1\"\n\n[dependencies]\nx = { version = \"1\" }\n",
+        )
+        .unwrap();
+        let lock = "[[package]]\nname = \"other\"\nversion = \"0.3.1\"\n\n[[package]]\nname = \"sinch-conversation\"\nversion = \"0.3.1\"\ndependencies = []\n";
+        std::fs::write(dir.join("Cargo.lock"), lock).unwrap();
+        mark_version(&dir).unwrap();
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(
+                "version = \"0.3.1+semver-proof\"\n\n[dependencies]\nx = { version = \"1\" }"
+            ),
+            "{manifest}"
+        );
+        let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+        assert!(
+            lock.contains("name = \"other\"\nversion = \"0.3.1\"\n"),
+            "{lock}"
+        );
+        assert!(
+            lock.contains("name = \"sinch-conversation\"\nversion = \"0.3.1+semver-proof\"\n"),
+            "{lock}"
+        );
+        // A lockfile without the crate is an error, not a silent skip.
+        std::fs::write(dir.join("Cargo.lock"), "").unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            manifest.replace("+semver-proof", ""),
+        )
+        .unwrap();
+        assert!(mark_version(&dir).unwrap_err().contains("Cargo.lock"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The plan in the repository applies to the vendored spec, and the classifier calls it
