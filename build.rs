@@ -4,8 +4,9 @@
 //! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
 //! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> the message
-//! types' optional kinds boxed (codegen/boxed.rs) -> each operation's builder rewritten for the
-//! hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
+//! types' optional kinds boxed (codegen/boxed.rs) -> each operation's builder
+//! rewritten for the hot path (codegen/calls.rs) -> the operation traits sealed
+//! (codegen/seal.rs) -> our open enums and tagged unions placed in `mod types` ->
 //! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
 
 #[path = "codegen/boxed.rs"]
@@ -22,6 +23,8 @@ mod normalize;
 mod redact;
 #[path = "codegen/render.rs"]
 mod render;
+#[path = "codegen/seal.rs"]
+mod seal;
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use serde_json::Value;
@@ -179,16 +182,10 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
         });
     }
 
-    // The operation traits alone, so one prelude can hold every service's without three
-    // `Client`s colliding.
-    let traits: Vec<syn::Ident> = file
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Trait(t) if t.ident.to_string().ends_with("Ext") => Some(t.ident.clone()),
-            _ => None,
-        })
-        .collect();
+    // The operation traits, sealed; alone in `ext`, so one prelude can hold every service's
+    // without three `Client`s colliding.
+    let traits = seal::seal_traits(&mut file.items);
+    assert!(!traits.is_empty(), "{name}: no operation traits");
     let prefix = &found.path_prefix;
     let params = &found.prefix_params;
     let extra: syn::File = syn::parse_quote! {
