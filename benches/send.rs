@@ -609,10 +609,10 @@ fn main() {
             .http_client(http.clone())
             .build()
             .unwrap();
-        let contact: types::ContactCreateRequest = serde_json::from_value(serde_json::json!({
-            "channel_identities": [{"channel": "SMS", "identity": "+15550000000"}], "language": "EN_US"
-        }))
-        .unwrap();
+        let contact = types::ContactCreateRequest::new(
+            [types::ChannelIdentity::new(ConversationChannel::Sms, "+15550000000")],
+            types::ContactLanguage::EnUs,
+        );
         let contact = fake_client
             .contact_create_contact()
             .body(contact)

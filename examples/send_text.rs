@@ -90,11 +90,12 @@ async fn offline(text: String) -> Result<()> {
     );
 
     // An app with SMS credentials, created through the API as you would on Sinch.
-    let app: types::AppCreateRequest = serde_json::from_value(serde_json::json!({
-        "display_name": "send_text example",
-        "channel_credentials": [{"channel": "SMS", "static_bearer": {"claimed_identity": "demo", "token": "demo"}}]
-    }))
-    .expect("a valid app");
+    let sms = types::ConversationChannelCredential::static_bearer(
+        ConversationChannel::Sms,
+        "demo-service-plan",
+        "demo-token",
+    );
+    let app = types::AppCreateRequest::new("send_text example", [sms]);
     let app = client.app_create_app().body(app).send().await?.into_inner();
     let app_id = app.id.unwrap_or_default();
 
@@ -102,10 +103,8 @@ async fn offline(text: String) -> Result<()> {
     let secret = "example-webhook-secret";
     let (events, mut received) = mpsc::unbounded_channel();
     let url = receive(Verifier::new(secret), events).await;
-    let webhook: types::Webhook = serde_json::from_value(serde_json::json!({
-        "app_id": app_id, "target": url, "secret": secret, "triggers": ["MESSAGE_DELIVERY"]
-    }))
-    .expect("a valid webhook");
+    let webhook = types::Webhook::new(&app_id, url, [types::WebhookTrigger::MessageDelivery])
+        .with_secret(secret);
     client
         .webhooks_create_webhook()
         .body(webhook)
