@@ -583,6 +583,7 @@ fn main() {
         let build = |credentials: Credentials| {
             Client::builder()
                 .project_id("bench")
+                .region(Region::Us)
                 .base_url(&url)
                 .auth_url(format!("{url}/oauth2/token"))
                 .credentials(credentials)
