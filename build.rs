@@ -4,7 +4,8 @@
 //! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
 //! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> the message
-//! types' optional kinds boxed (codegen/boxed.rs) -> each operation's builder
+//! types' optional kinds boxed (codegen/boxed.rs) -> structs `#[non_exhaustive]`, with `with_*`
+//! setters and required-field companions (codegen/construct.rs) -> each operation's builder
 //! rewritten for the hot path (codegen/calls.rs) -> the operation traits sealed
 //! (codegen/seal.rs) -> our open enums and tagged unions placed in `mod types` ->
 //! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
@@ -15,6 +16,8 @@ mod boxed;
 mod bundle;
 #[path = "codegen/calls.rs"]
 mod calls;
+#[path = "codegen/construct.rs"]
+mod construct;
 #[path = "codegen/dates.rs"]
 mod dates;
 #[path = "codegen/normalize.rs"]
@@ -150,6 +153,8 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
             );
         }
     }
+    let shaped = construct::shape_types(&mut file.items);
+    assert!(shaped.structs > 0, "{name}: no structs shaped: {shaped:?}");
     let mut rewritten = calls::rewrite_builders(&mut file.items);
     assert!(
         rewritten.sends == spec.operations().count(),
