@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use xtask::{parse_args, run, Outcome, PROOF_USAGE, USAGE};
 
 fn main() -> ExitCode {
+    // Run by cargo as rustdoc, for semver-proof's JSON builds.
+    if let Some(real) = std::env::var_os(xtask::proof::RUSTDOC_ENV) {
+        return xtask::proof::run_rustdoc(real);
+    }
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let args: Vec<String> = args.collect();

@@ -225,6 +225,72 @@ pub fn run(root: &Path, out: &mut dyn Write) -> Result<bool, String> {
     }
 
     // 5. cargo-semver-checks both ways.
+    for (what, from, to, expect) in [
+        ("the change", &baseline, &changed, Expect::Minor),
+        (
+            "the change undone",
+            &changed,
+            &baseline,
+            Expect::Major(&plan.undo_lints),
+        ),
+    ] {
+        let t = Instant::now();
+        let o = semver_checks(from, to)?;
+        let text = output_text(&o);
+        let verdict = judge(o.status.code(), &text, expect);
+        say(
+            out,
+            format!(
+                "cargo-semver-checks, {what} as a minor release: {} ({:.0} s)",
+                match &verdict {
+                    Ok(v) => v.clone(),
+                    Err(e) => format!("UNEXPECTED: {e}"),
+                },
+                t.elapsed().as_secs_f64()
+            ),
+        );
+        for line in text.lines().filter(|l| l.starts_with("--- ")) {
+            say(out, format!("  {line}"));
+        }
+        if verdict.is_err() {
+            say(out, text);
+            ok = false;
+        }
+    }
+
+    let _ = std::fs::remove_dir_all(&copy);
+    copy_crate(root, &copy)?;
+    for (file, ops) in &plan.additive {
+        let path = copy.join("spec").join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let mut doc: Value =
+            serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        apply(&mut doc, ops)?;
+        let yaml = serde_norway::to_string(&doc).map_err(|e| e.to_string())?;
+        std::fs::write(&path, yaml).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+
+    // 4. Two rustdoc JSON builds.
+    let baseline = work.join("baseline.json");
+    let changed = work.join("additive.json");
+    for (what, manifest, json) in [
+        ("this checkout", root.join("Cargo.toml"), &baseline),
+        (
+            "the copy with the change",
+            copy.join("Cargo.toml"),
+            &changed,
+        ),
+    ] {
+        let t = Instant::now();
+        rustdoc_json(&manifest, &target, json)?;
+        say(
+            out,
+            format!("rustdoc JSON of {what}: {:.0} s", t.elapsed().as_secs_f64()),
+        );
+    }
+
+    // 5. cargo-semver-checks both ways.
     let t = Instant::now();
     let o = semver_checks(&baseline, &changed)?;
     let passed = o.status.success();
@@ -367,12 +433,39 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     }
 }
 
-/// Builds the crate's rustdoc JSON as cargo-semver-checks does (its flags; `RUSTC_BOOTSTRAP`
-/// for the unstable JSON output on a stable toolchain) with the docs.rs features, and moves it
-/// to `json`.
-fn rustdoc_json(manifest: &Path, target: &Path, json: &Path) -> Result<(), String> {
-    let status = Command::new("cargo")
+/// Set when this binary stands in for rustdoc: the rustdoc to run.
+pub const RUSTDOC_ENV: &str = "XTASK_PROOF_RUSTDOC";
+
+/// This binary as rustdoc: runs the real one (`RUSTDOC_ENV`) with `RUSTC_BOOTSTRAP=1`, which the
+/// unstable JSON output needs on a stable toolchain. Set on cargo instead, the variable would
+/// reach every compiler run and rebuild each dependency whose build script watches it
+/// (proc-macro2, and with it every proc macro and their users: 57 crates), and again for the
+/// next ordinary build.
+pub fn run_rustdoc(real: std::ffi::OsString) -> std::process::ExitCode {
+    let status = Command::new(real)
+        .args(std::env::args_os().skip(1))
         .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove(RUSTDOC_ENV)
+        .status();
+    match status {
+        Ok(s) if s.success() => std::process::ExitCode::SUCCESS,
+        Ok(s) => std::process::ExitCode::from(s.code().map_or(1, |c| c.clamp(1, 255) as u8)),
+        Err(e) => {
+            eprintln!("error: running rustdoc: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Builds the crate's rustdoc JSON as cargo-semver-checks does (its flags) with the docs.rs
+/// features, and moves it to `json`. Cargo runs this binary as rustdoc (see [`run_rustdoc`]).
+fn rustdoc_json(manifest: &Path, target: &Path, json: &Path) -> Result<(), String> {
+    let me = std::env::current_exe().map_err(|e| format!("finding xtask's binary: {e}"))?;
+    let real = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
+    let status = Command::new("cargo")
+        .env("RUSTDOC", me)
+        .env(RUSTDOC_ENV, real)
+        .env_remove("RUSTC_BOOTSTRAP")
         .args([
             "rustdoc",
             "--quiet",
@@ -407,6 +500,40 @@ fn rustdoc_json(manifest: &Path, target: &Path, json: &Path) -> Result<(), Strin
 
 /// cargo-semver-checks' exit code when a lint fails (101 is an error of its own).
 const LINT_FAILURE: i32 = 100;
+
+/// What a check of `--release-type minor` must find.
+#[derive(Debug, Clone, Copy)]
+enum Expect<'a> {
+    /// Nothing that needs a major release.
+    Minor,
+    /// A major release, for (at least) each of these lints.
+    Major(&'a [String]),
+}
+
+/// Whether cargo-semver-checks' exit code and report meet the expectation: a short description
+/// if so, what is wrong if not.
+fn judge(code: Option<i32>, text: &str, expect: Expect) -> Result<String, String> {
+    match (expect, code) {
+        (Expect::Minor, Some(0)) => Ok("passes (minor)".into()),
+        (Expect::Minor, Some(LINT_FAILURE)) => Err("it needs a major release".into()),
+        (Expect::Major(lints), Some(LINT_FAILURE)) => {
+            let missing: Vec<&str> = lints
+                .iter()
+                .map(String::as_str)
+                .filter(|l| !text.contains(&format!("--- failure {l}:")))
+                .collect();
+            if missing.is_empty() {
+                Ok("fails (major), as expected".into())
+            } else {
+                Err(format!("major, but these lints did not fire: {missing:?}"))
+            }
+        }
+        (Expect::Major(_), Some(0)) => Err("it passes: the break went unseen".into()),
+        (_, code) => Err(format!(
+            "cargo-semver-checks did not run its checks (exit {code:?})"
+        )),
+    }
+}
 
 fn semver_checks(baseline: &Path, current: &Path) -> Result<Output, String> {
     Command::new("cargo")
@@ -471,6 +598,32 @@ mod tests {
         ] {
             let e = apply(&mut doc.clone(), std::slice::from_ref(&bad)).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn semver_checks_reports_are_judged_by_exit_code_and_lints() {
+        let lints = [
+            "struct_missing".to_string(),
+            "enum_variant_missing".to_string(),
+        ];
+        let report = "--- failure struct_missing: pub struct removed or renamed ---\n\
+                      --- failure enum_variant_missing: pub enum variant removed or renamed ---\n";
+        assert!(judge(Some(0), "", Expect::Minor).is_ok());
+        assert!(judge(Some(100), report, Expect::Minor)
+            .unwrap_err()
+            .contains("major"));
+        assert!(judge(Some(100), report, Expect::Major(&lints)).is_ok());
+        // A lint that did not fire, a pass, and an error of the tool itself are all failures.
+        let e = judge(Some(100), &report[..60], Expect::Major(&lints)).unwrap_err();
+        assert!(e.contains("enum_variant_missing"), "{e}");
+        assert!(judge(Some(0), "", Expect::Major(&lints))
+            .unwrap_err()
+            .contains("unseen"));
+        for expect in [Expect::Minor, Expect::Major(&lints)] {
+            let e = judge(Some(101), report, expect).unwrap_err();
+            assert!(e.contains("exit Some(101)"), "{e}");
+            assert!(judge(None, report, expect).is_err());
         }
     }
 

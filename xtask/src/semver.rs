@@ -443,8 +443,8 @@ impl Rules {
         let (rust, field) = (normalize::rust_name(schema), prop.to_snake_case());
         if !required {
             return minor(format!(
-                "a new optional field `{rust}.{field}` (`#[non_exhaustive]` struct, a new \
-                 builder method)"
+                "a new optional field `{rust}.{field}` (`#[non_exhaustive]` struct: a \
+                 `with_{field}` setter and a builder method)"
             ));
         }
         let loses_default = self

@@ -566,7 +566,7 @@ fn one_other_document_from_a_local_file() {
         format!(
             "== templates (file://{})
 Properties (1):
-  + V2Template.version (integer)  [minor: a new optional field `V2Template.version` (`#[non_exhaustive]` struct, a new builder method)]
+  + V2Template.version (integer)  [minor: a new optional field `V2Template.version` (`#[non_exhaustive]` struct: a `with_version` setter and a builder method)]
 Semver verdict: minor: 1 change, all additive to the generated API
 Names the hand-written layer uses: 5 checked, all present
 ",
