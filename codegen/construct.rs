@@ -228,12 +228,11 @@ impl VisitMut for FromSibling {
             "u64", "u128", "usize", "f32", "f64",
         ];
         let first = t.path.segments.first().map(|s| s.ident.to_string());
+        let primitive = |f: &str| t.path.segments.len() == 1 && PRIMITIVES.contains(&f);
+        let anchored = |f: &str| matches!(f, "crate" | "super" | "self" | "Self");
         let local = t.qself.is_none()
             && t.path.leading_colon.is_none()
-            && first.is_some_and(|f| {
-                !matches!(f.as_str(), "crate" | "super" | "self" | "Self")
-                    && !(t.path.segments.len() == 1 && PRIMITIVES.contains(&f.as_str()))
-            });
+            && first.is_some_and(|f| !anchored(&f) && !primitive(&f));
         if local {
             t.path.segments.insert(0, parse_quote!(super));
         }

@@ -15,6 +15,8 @@ mod hooks;
 mod limit;
 mod macros;
 mod pagination;
+#[cfg(feature = "redis")]
+mod redis_link;
 mod region;
 mod retry;
 mod send;
@@ -32,6 +34,11 @@ pub mod webhook;
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
+/// The `redis` crate this one is built with, to configure a [`redis::Client`] yourself (see
+/// [`Redis::from_client`]).
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use ::redis;
 pub use auth::{Credentials, DEFAULT_AUTH_URL};
 pub use bulk::BulkOutcome;
 pub use config::{ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT};
@@ -39,6 +46,9 @@ pub use error::{ApiError, AuthError, Error, Result};
 pub use generated::{builder, types, Client, ClientInfo, ResponseValue, PATH_PREFIX};
 pub use hooks::Inner;
 pub use limit::RateLimit;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_link::Redis;
 pub use region::Region;
 pub use retry::{parse_retry_after, BudgetConfig, RetryConfig};
 

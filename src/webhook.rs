@@ -77,11 +77,13 @@ mod intake;
 mod parse;
 #[cfg(feature = "tower")]
 mod receiver;
+#[cfg(feature = "redis")]
+mod redis_dedup;
 #[cfg(feature = "tower")]
 mod service;
 mod verify;
 
-pub use dedup::{dedup_key, Claim, DedupKey, DedupStore, MemoryDedup, StoreError};
+pub use dedup::{dedup_key, Claim, DedupKey, DedupStore, MemoryDedup, Owner, StoreError};
 pub use events::{known_kinds, Envelope, Event, ParseError};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -91,6 +93,9 @@ pub use parse::parse;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use receiver::{Ack, BoxError, Handler, OrderBy, Receiver, ReceiverBuilder, Stats};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_dedup::RedisDedup;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use service::{ReceiverLayer, ReceiverService, WithReceiver};

@@ -9,9 +9,10 @@
 //! ```
 //!
 //! One line per scenario: `ok`, `FAILED: why` or `skipped: why`. Against Sinch the suite only
-//! reads, and sends nothing the API could accept, unless `SINCH_CONTRACT_WRITES=1` (then it
-//! creates and deletes an app, a contact and a template, sends one SMS to `SINCH_TO`, and tries
-//! webhooks and a batch the API should refuse).
+//! reads (and transcodes, which sends nothing), and sends nothing the API could accept, unless
+//! `SINCH_CONTRACT_WRITES=1` (then it creates and deletes an app, a contact and a template,
+//! sends one SMS to `SINCH_TO` with a `message_metadata` and a `correlation_id`, and tries
+//! webhooks, sends and a batch the API should refuse).
 //! Callbacks need a public webhook, so against Sinch the send scenario checks the answer only.
 
 #[path = "support/receiver.rs"]
@@ -163,6 +164,8 @@ scenarios!(
     contacts_create_and_delete,
     an_app_without_a_mode_is_dispatch_with_every_setting,
     webhook_targets_follow_the_rules,
+    conversation_only_fields_follow_the_apps_mode,
+    transcoding_to_whatsapp_follows_the_documented_shapes,
 );
 
 async fn wrong_key_is_refused_by_the_token_endpoint(env: &Env) -> Outcome {
@@ -283,7 +286,9 @@ async fn send_then_callbacks(env: &Env) -> Outcome {
         return Outcome::Skipped("needs SINCH_APP_ID, SINCH_TO and SINCH_CONTRACT_WRITES=1");
     };
     let check = async {
-        let body = json!({"app_id": app, "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": to}]}}, "message": {"text_message": {"text": "sinch-conversation contract suite"}}});
+        // CB-7: the report echoes message_metadata as its metadata, correlation_id in the
+        // envelope; the envelope's message_metadata is the channel's.
+        let body = json!({"app_id": app, "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": to}]}}, "message": {"text_message": {"text": "sinch-conversation contract suite"}}, "message_metadata": "contract-metadata", "correlation_id": "contract-correlation"});
         let (s, sent) = env
             .api
             .call(
@@ -323,6 +328,27 @@ async fn send_then_callbacks(env: &Env) -> Outcome {
             statuses == [DeliveryStatus::QueuedOnChannel, DeliveryStatus::Delivered],
             "{statuses:?}"
         );
+        for e in &events {
+            let Event::MessageDeliveryReport(r) = e else {
+                continue;
+            };
+            let report = &r.message_delivery_report;
+            if report.message_id != id {
+                continue;
+            }
+            ensure!(
+                report.metadata.as_deref() == Some("contract-metadata"),
+                "the report's metadata is the send's message_metadata: {r:?}"
+            );
+            ensure!(
+                r.correlation_id.as_deref() == Some("contract-correlation"),
+                "the envelope carries the send's correlation_id: {r:?}"
+            );
+            ensure!(
+                r.message_metadata.as_deref().unwrap_or_default().is_empty(),
+                "the envelope's message_metadata is the channel's, none on SMS: {r:?}"
+            );
+        }
         Ok(())
     };
     outcome(check.await)
@@ -631,6 +657,81 @@ async fn webhook_targets_follow_the_rules(env: &Env) -> Outcome {
             400,
             "INVALID_ARGUMENT",
         )
+    };
+    outcome(check.await)
+}
+
+async fn conversation_only_fields_follow_the_apps_mode(env: &Env) -> Outcome {
+    // MSG-13, MSG-15: were the API to accept the request, this would send a message.
+    let (Some(app), Some(to), true) = (&env.app, &env.to, env.writes) else {
+        return Outcome::Skipped("needs SINCH_APP_ID, SINCH_TO and SINCH_CONTRACT_WRITES=1");
+    };
+    let check = async {
+        let (s, read) = env.api.get(&format!("apps/{app}")).await;
+        ensure!(s == 200, "{s} {read}");
+        let mut body = json!({"app_id": app, "recipient": {"identified_by": {"channel_identities": [{"channel": "SMS", "identity": to}]}}, "message": {"text_message": {"text": "x"}}});
+        if read["processing_mode"] == "DISPATCH" {
+            // Merging metadata is a CONVERSATION-mode feature.
+            body["conversation_metadata"] = json!({"contract": true});
+            body["conversation_metadata_update_strategy"] = json!("MERGE_PATCH");
+        } else {
+            // A DISPATCH_ONLY send on a CONVERSATION app takes no conversation fields.
+            body["processing_strategy"] = json!("DISPATCH_ONLY");
+            body["correlation_id"] = json!("contract");
+        }
+        let url = format!("{}/messages:send", env.api.conversation);
+        is_error(
+            &env.api.call("POST", url, Some(body)).await,
+            400,
+            "INVALID_ARGUMENT",
+        )
+    };
+    outcome(check.await)
+}
+
+async fn transcoding_to_whatsapp_follows_the_documented_shapes(env: &Env) -> Outcome {
+    // TRN-2, TRN-3, TRN-4: transcoding sends nothing.
+    let Some(app) = &env.app else {
+        return Outcome::Skipped("needs SINCH_APP_ID");
+    };
+    let check = async {
+        let url = format!("{}/messages:transcode", env.api.conversation);
+        let whatsapp = |message: Value| {
+            let body = json!({"app_id": app, "channels": ["WHATSAPP"], "app_message": message});
+            let url = url.clone();
+            async move {
+                let (s, out) = env.api.call("POST", url, Some(body)).await;
+                let text = out["transcoded_message"]["WHATSAPP"]
+                    .as_str()
+                    .unwrap_or_default();
+                (
+                    s,
+                    serde_json::from_str::<Value>(text).unwrap_or(out.clone()),
+                )
+            }
+        };
+        let location = json!({"location_message": {"title": "Phare d'Eckmühl", "label": "Pointe de Penmarch", "coordinates": {"latitude": 47.7981899, "longitude": -4.3727685}}});
+        let (s, got) = whatsapp(location).await;
+        let expected = json!({"to": "{{to}}", "type": "location", "recipient_type": "individual", "location": {"longitude": "-4.3727684", "latitude": "47.79819", "name": "Phare d'Eckmühl", "address": "Pointe de Penmarch"}, "messaging_product": "whatsapp", "biz_opaque_callback_data": null});
+        ensure!(s == 200 && got == expected, "location: {s} {got}");
+        let (s, got) =
+            whatsapp(json!({"media_message": {"url": "https://example.com/menu.jpg"}})).await;
+        ensure!(
+            s == 200
+                && got["type"] == "image"
+                && got["image"]["link"] == "https://example.com/menu.jpg",
+            "an image: {s} {got}"
+        );
+        let choices = json!({"choice_message": {"text_message": {"text": "Table for two?"}, "choices": [{"text_message": {"text": "Yes"}}, {"text_message": {"text": "No"}}]}});
+        let (s, got) = whatsapp(choices).await;
+        ensure!(
+            s == 200
+                && got["type"] == "interactive"
+                && got["interactive"]["type"] == "button"
+                && got["interactive"]["action"]["buttons"][1]["reply"]["title"] == "No",
+            "two short text choices are reply buttons: {s} {got}"
+        );
+        Ok(())
     };
     outcome(check.await)
 }

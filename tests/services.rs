@@ -478,6 +478,7 @@ async fn the_batch_api_refuses_basic_credentials_without_sending() {
     });
     let client = Client::builder()
         .project_id(PROJECT)
+        .region(Region::Us)
         .batch_url(server.base_url())
         .templates_url(server.base_url())
         .credentials(Credentials::basic("k", "s"))

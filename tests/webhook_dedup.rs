@@ -1,9 +1,10 @@
-//! Recognising copies: the key of every kind, and the in-memory store's bounds, expiry and
-//! leases.
+//! Recognising copies: the key of every kind, and the in-memory store's bounds, expiry, leases
+//! and owners.
 
-use sinch_conversation::webhook::{
-    self, dedup_key, Claim, DedupKey, DedupStore, Event, MemoryDedup,
-};
+#[path = "support/dedup_contract.rs"]
+mod dedup_contract;
+
+use sinch_conversation::webhook::{self, dedup_key, Claim, DedupKey, Event, MemoryDedup, Owner};
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,6 +19,9 @@ fn example(trigger: &str) -> Vec<u8> {
 fn key_of(body: &[u8]) -> DedupKey {
     dedup_key(&webhook::parse(body).unwrap(), body)
 }
+
+const A: Owner = dedup_contract::A;
+const B: Owner = dedup_contract::B;
 
 fn key(n: usize) -> DedupKey {
     let body = format!(
@@ -108,21 +112,21 @@ fn semantic_keys_ignore_what_may_change_between_tries_and_body_keys_do_not() {
 fn a_claim_is_new_then_in_progress_then_done_or_free_again() {
     let store = MemoryDedup::new(10);
     let t = Instant::now();
-    assert_eq!(store.claim_at(&key(1), t), Claim::New);
-    assert_eq!(store.claim_at(&key(1), t), Claim::InProgress);
-    store.complete_at(&key(1), t);
-    assert_eq!(store.claim_at(&key(1), t), Claim::Done);
+    assert_eq!(store.claim_at(&key(1), A, t), Claim::New);
+    assert_eq!(store.claim_at(&key(1), A, t), Claim::InProgress);
+    store.complete_at(&key(1), A, t);
+    assert_eq!(store.claim_at(&key(1), A, t), Claim::Done);
 
-    assert_eq!(store.claim_at(&key(2), t), Claim::New);
-    store.release_now(&key(2));
+    assert_eq!(store.claim_at(&key(2), A, t), Claim::New);
+    store.release_now(&key(2), A);
     assert_eq!(
-        store.claim_at(&key(2), t),
+        store.claim_at(&key(2), A, t),
         Claim::New,
         "released: free again"
     );
     // Releasing a done key changes nothing.
-    store.release_now(&key(1));
-    assert_eq!(store.claim_at(&key(1), t), Claim::Done);
+    store.release_now(&key(1), A);
+    assert_eq!(store.claim_at(&key(1), A, t), Claim::Done);
 }
 
 #[test]
@@ -130,16 +134,16 @@ fn the_store_never_holds_more_than_its_capacity_and_forgets_the_oldest_first() {
     let store = MemoryDedup::new(100);
     let t = Instant::now();
     for n in 0..1000 {
-        assert_eq!(store.claim_at(&key(n), t), Claim::New);
-        store.complete_at(&key(n), t);
+        assert_eq!(store.claim_at(&key(n), A, t), Claim::New);
+        store.complete_at(&key(n), A, t);
         assert!(store.len() <= 100);
     }
     assert_eq!(store.len(), 100);
     // The newest 100 are remembered, the rest forgotten (so handed over again).
     for n in 900..1000 {
-        assert_eq!(store.claim_at(&key(n), t), Claim::Done, "{n}");
+        assert_eq!(store.claim_at(&key(n), A, t), Claim::Done, "{n}");
     }
-    assert_eq!(store.claim_at(&key(0), t), Claim::New);
+    assert_eq!(store.claim_at(&key(0), A, t), Claim::New);
     assert_eq!(store.len(), 100);
 }
 
@@ -148,14 +152,14 @@ fn release_and_reclaim_churn_stays_bounded_and_does_not_evict_live_keys_early() 
     let store = MemoryDedup::new(50);
     let t = Instant::now();
     // A key that is done early must survive any number of releases of other keys.
-    assert_eq!(store.claim_at(&key(0), t), Claim::New);
-    store.complete_at(&key(0), t);
+    assert_eq!(store.claim_at(&key(0), A, t), Claim::New);
+    store.complete_at(&key(0), A, t);
     for round in 0..10_000 {
         let k = key(1 + round % 3);
-        assert_eq!(store.claim_at(&k, t), Claim::New);
-        store.release_now(&k);
+        assert_eq!(store.claim_at(&k, A, t), Claim::New);
+        store.release_now(&k, A);
     }
-    assert_eq!(store.claim_at(&key(0), t), Claim::Done);
+    assert_eq!(store.claim_at(&key(0), A, t), Claim::Done);
     assert!(store.len() <= 50);
 }
 
@@ -165,44 +169,59 @@ fn keys_expire_after_the_retention_and_leases_run_out() {
         .retention(Duration::from_secs(60))
         .lease(Duration::from_secs(5));
     let t0 = Instant::now();
-    assert_eq!(store.claim_at(&key(1), t0), Claim::New);
-    store.complete_at(&key(1), t0);
+    assert_eq!(store.claim_at(&key(1), A, t0), Claim::New);
+    store.complete_at(&key(1), A, t0);
     assert_eq!(
-        store.claim_at(&key(1), t0 + Duration::from_secs(59)),
+        store.claim_at(&key(1), B, t0 + Duration::from_secs(59)),
         Claim::Done
     );
     assert_eq!(
-        store.claim_at(&key(1), t0 + Duration::from_secs(61)),
+        store.claim_at(&key(1), B, t0 + Duration::from_secs(61)),
         Claim::New,
         "forgotten after the retention"
     );
 
     let t1 = t0 + Duration::from_secs(100);
-    assert_eq!(store.claim_at(&key(2), t1), Claim::New);
+    assert_eq!(store.claim_at(&key(2), A, t1), Claim::New);
     assert_eq!(
-        store.claim_at(&key(2), t1 + Duration::from_secs(4)),
+        store.claim_at(&key(2), B, t1 + Duration::from_secs(4)),
         Claim::InProgress
     );
     // The claimer seems stuck: after the lease a copy may take over, once.
     assert_eq!(
-        store.claim_at(&key(2), t1 + Duration::from_secs(6)),
+        store.claim_at(&key(2), B, t1 + Duration::from_secs(6)),
         Claim::New
     );
     assert_eq!(
-        store.claim_at(&key(2), t1 + Duration::from_secs(7)),
+        store.claim_at(&key(2), B, t1 + Duration::from_secs(7)),
         Claim::InProgress
     );
 }
 
+#[test]
+fn only_the_owner_completes_or_releases_and_a_late_owner_does_not_undo_a_takeover() {
+    let store = MemoryDedup::new(10).lease(Duration::from_secs(5));
+    let t = Instant::now();
+    assert_eq!(store.claim_at(&key(1), A, t), Claim::New);
+    store.release_now(&key(1), B);
+    store.complete_at(&key(1), B, t);
+    assert_eq!(
+        store.claim_at(&key(1), B, t),
+        Claim::InProgress,
+        "B holds nothing"
+    );
+    // A's lease runs out, B takes over; A finishing late neither completes nor frees B's claim.
+    let later = t + Duration::from_secs(6);
+    assert_eq!(store.claim_at(&key(1), B, later), Claim::New);
+    store.release_now(&key(1), A);
+    store.complete_at(&key(1), A, later);
+    assert_eq!(store.claim_at(&key(1), A, later), Claim::InProgress);
+    store.complete_at(&key(1), B, later);
+    assert_eq!(store.claim_at(&key(1), A, later), Claim::Done);
+}
+
 #[tokio::test]
-async fn the_store_trait_is_what_a_shared_store_implements() {
-    let store: std::sync::Arc<dyn DedupStore> = std::sync::Arc::new(MemoryDedup::new(4));
-    let k = key(7);
-    assert_eq!(store.claim(&k).await.unwrap(), Claim::New);
-    assert_eq!(store.claim(&k).await.unwrap(), Claim::InProgress);
-    store.release(&k).await.unwrap();
-    assert_eq!(store.claim(&k).await.unwrap(), Claim::New);
-    store.complete(&k).await.unwrap();
-    assert_eq!(store.claim(&k).await.unwrap(), Claim::Done);
-    assert!(!format!("{store:p}").is_empty());
+async fn the_memory_store_keeps_the_store_contract() {
+    let store = MemoryDedup::new(100).lease(dedup_contract::LEASE);
+    dedup_contract::check(&store, "memory").await;
 }

@@ -13,6 +13,8 @@ use crate::fake::core::reply::{ApiFailure, Reply};
 use crate::fake::core::request::Req;
 use crate::fake::core::schema;
 use crate::fake::core::server::Handler;
+use crate::fake::core::service::ServiceDef;
+use crate::fake::core::state::Project;
 use crate::types;
 use chrono::{DateTime, Duration as Span, DurationRound, Utc};
 use serde_json::{json, Map, Value};
@@ -31,7 +33,27 @@ pub(crate) struct Stored {
     accepted: DateTime<Utc>,
 }
 
-pub(crate) fn handler(operation: &str) -> Option<Handler> {
+/// The Batch API, under `/batch`: its paths overlap the Conversation API's (both have
+/// `GET /v1/projects/{project_id}/messages`), and in production it has a host of its own. It
+/// takes bearer tokens only.
+pub(crate) const SERVICE: ServiceDef = ServiceDef {
+    document: "batch",
+    prefix: "/batch",
+    bearer_only: true,
+    handler,
+    state: || Box::<State>::default(),
+};
+
+impl Project {
+    pub fn batch(&self) -> &State {
+        self.part()
+    }
+    pub fn batch_mut(&mut self) -> &mut State {
+        self.part_mut()
+    }
+}
+
+fn handler(operation: &str) -> Option<Handler> {
     Some(match operation {
         "Batch_SendBatch" => send,
         "Batch_CancelBatch" => cancel,
@@ -232,7 +254,7 @@ fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         "send_after": scheduled.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     }))
     .map_err(|e| ApiFailure::internal(e.to_string()))?;
-    ctx.p.batch.batches.insert(
+    ctx.p.batch_mut().batches.insert(
         id.clone(),
         Stored {
             batch,
@@ -254,7 +276,7 @@ fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 /// The batch's time has come: each recipient becomes a message; then PROCESSED, posted to
 /// the app's BATCH_STATUS_UPDATE webhooks.
 fn process(ctx: &mut Ctx, id: &str) {
-    let Some(stored) = ctx.p.batch.batches.get_mut(id) else {
+    let Some(stored) = ctx.p.batch_mut().batches.get_mut(id) else {
         return;
     };
     if stored
@@ -285,7 +307,7 @@ fn process(ctx: &mut Ctx, id: &str) {
             conversation::refuse(ctx, &app_id, &e.message);
         }
     }
-    let Some(stored) = ctx.p.batch.batches.get_mut(id) else {
+    let Some(stored) = ctx.p.batch_mut().batches.get_mut(id) else {
         return;
     };
     stored.batch.status = Some("PROCESSED".into());
@@ -305,7 +327,7 @@ fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = req.path("batch_id");
     let b = ctx
         .p
-        .batch
+        .batch()
         .batches
         .get(id)
         .ok_or_else(|| ApiFailure::not_found("batch", id))?;
@@ -317,7 +339,7 @@ fn by_metadata(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let value = req.query("metadataValue").unwrap_or_default();
     let found: Vec<&Batch> = ctx
         .p
-        .batch
+        .batch()
         .batches
         .values()
         .map(|b| &b.batch)
@@ -334,7 +356,7 @@ fn cancel(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         req.body.get("metadata_key").and_then(Value::as_str),
         req.body.get("metadata_value").and_then(Value::as_str),
     );
-    for (id, b) in ctx.p.batch.batches.iter_mut() {
+    for (id, b) in ctx.p.batch_mut().batches.iter_mut() {
         let by_id = r.batch_id.as_deref() == Some(id.as_str());
         let by_meta = match meta {
             (Some(k), Some(v)) => b.batch.meta_data.get(k).is_some_and(|x| x == v),

@@ -60,7 +60,7 @@ async fn info(State(s): State<Arc<Shared>>) -> Response {
         "base_url": base,
         "token_url": format!("{base}{}", super::core::auth::TOKEN_PATH),
         "templates_url": base,
-        "batch_url": format!("{base}{}", super::core::server::BATCH_PREFIX),
+        "batch_url": format!("{base}{}", super::batch::SERVICE.prefix),
         "project_id": s.cfg.project_id,
         "key_id": s.cfg.key_id,
         "key_secret": s.cfg.key_secret,
@@ -301,7 +301,7 @@ async fn messages(State(s): State<Arc<Shared>>) -> Response {
 async fn contacts(State(s): State<Arc<Shared>>) -> Response {
     let project = s.cfg.project_id.clone();
     ok(s.with_project(&project, |p| {
-        p.conv.contacts.values().cloned().collect::<Vec<_>>()
+        p.conv().contacts.values().cloned().collect::<Vec<_>>()
     }))
 }
 

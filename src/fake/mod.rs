@@ -56,8 +56,7 @@ pub use self::core::faults::Fault;
 pub use self::core::inspect::RecordedRequest;
 
 use self::core::callbacks::Policy;
-use self::core::schema::Service;
-use self::core::server::Handler;
+use self::core::service::ServiceDef;
 use self::core::state::Shared;
 use crate::{types, Client, ClientBuilder, Credentials};
 use std::net::SocketAddr;
@@ -225,7 +224,7 @@ impl FakeBuilder {
 
     /// Binds the address and serves in the background of the current tokio runtime.
     pub async fn start(self) -> crate::Result<Fake> {
-        let shared = core::server::start(self.cfg).await?;
+        let shared = core::server::start(self.cfg, SERVICES).await?;
         Ok(Fake { shared })
     }
 }
@@ -244,20 +243,14 @@ impl std::fmt::Debug for Fake {
     }
 }
 
-/// The handler of an operation of a service.
-pub(crate) fn handler(service: Service, operation: &str) -> Option<Handler> {
-    match service {
-        Service::Conversation => conversation::handler(operation),
-        Service::Templates => templates::handler(operation),
-        Service::Batch => batch::handler(operation),
-    }
-}
+/// The services the fake serves; each registers its document, handlers and state.
+const SERVICES: &[ServiceDef] = &[conversation::SERVICE, templates::SERVICE, batch::SERVICE];
 
 /// Every operationId the fake answers, across the three documents.
 pub fn operations() -> impl Iterator<Item = &'static str> {
     core::schema::operations()
         .iter()
-        .filter(|op| handler(op.service, &op.id).is_some())
+        .filter(|op| core::server::handler(SERVICES, op).is_some())
         .map(|op| op.id.as_str())
 }
 
@@ -309,7 +302,11 @@ pub(crate) fn advance(shared: &Arc<Shared>, by: Duration) {
 /// Every message of the default project, as inspection shows them.
 pub(crate) fn all_messages(shared: &Shared) -> Vec<types::ConversationMessage> {
     shared.with_project(&shared.cfg.project_id, |p| {
-        p.conv.messages.values().map(|m| m.item.message()).collect()
+        p.conv()
+            .messages
+            .values()
+            .map(|m| m.item.message())
+            .collect()
     })
 }
 
@@ -352,7 +349,7 @@ impl Fake {
     }
     /// Where the Batch API is served (`/batch` on the same address).
     pub fn batch_url(&self) -> String {
-        format!("{}{}", self.base_url(), core::server::BATCH_PREFIX)
+        format!("{}{}", self.base_url(), batch::SERVICE.prefix)
     }
     /// The OAuth2 token endpoint.
     pub fn token_url(&self) -> String {
@@ -463,7 +460,7 @@ impl Fake {
     /// Every contact of the default project, oldest first.
     pub fn contacts(&self) -> Vec<types::Contact> {
         self.shared.with_project(self.project_id(), |p| {
-            p.conv.contacts.values().cloned().collect()
+            p.conv().contacts.values().cloned().collect()
         })
     }
 

@@ -5,6 +5,8 @@ use crate::fake::core::ctx::Ctx;
 use crate::fake::core::reply::{ApiFailure, Reply};
 use crate::fake::core::request::Req;
 use crate::fake::core::server::Handler;
+use crate::fake::core::service::ServiceDef;
+use crate::fake::core::state::Project;
 use crate::templates::types::{
     V2ListTemplatesResponse, V2ListTranslationsResponse, V2Template, V2TemplateResponse,
     V2TemplateTranslation,
@@ -17,7 +19,25 @@ pub(crate) struct State {
     pub templates: BTreeMap<String, V2TemplateResponse>,
 }
 
-pub(crate) fn handler(operation: &str) -> Option<Handler> {
+/// The Template Management API v2, at the root (its paths are its own).
+pub(crate) const SERVICE: ServiceDef = ServiceDef {
+    document: "templates",
+    prefix: "",
+    bearer_only: false,
+    handler,
+    state: || Box::<State>::default(),
+};
+
+impl Project {
+    pub fn templates(&self) -> &State {
+        self.part()
+    }
+    pub fn templates_mut(&mut self) -> &mut State {
+        self.part_mut()
+    }
+}
+
+fn handler(operation: &str) -> Option<Handler> {
     Some(match operation {
         "Templates_v2_ListTemplates" => list,
         "Templates_v2_CreateTemplate" => create,
@@ -140,7 +160,7 @@ fn version_key(tr: &V2TemplateTranslation) -> (u64, String) {
 
 fn template<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a V2TemplateResponse, ApiFailure> {
     ctx.p
-        .templates
+        .templates()
         .templates
         .get(id)
         .ok_or_else(|| ApiFailure::not_found("template", id))
@@ -149,7 +169,7 @@ fn template<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a V2TemplateResponse, ApiFai
 fn list(ctx: &mut Ctx, _: &Req) -> Result<Reply, ApiFailure> {
     let templates = ctx
         .p
-        .templates
+        .templates()
         .templates
         .values()
         .map(with_latest)
@@ -161,7 +181,7 @@ fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let t: V2Template = req.json()?;
     check(&t, &req.body)?;
     let id = match t.id.clone().filter(|id| !id.is_empty()) {
-        Some(id) if ctx.p.templates.templates.contains_key(&id) => {
+        Some(id) if ctx.p.templates().templates.contains_key(&id) => {
             return Err(ApiFailure::bad_request(format!(
                 "template {id} already exists"
             )))
@@ -171,7 +191,7 @@ fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     };
     // The first version is 1, whatever the request says.
     let t = stored(ctx, id.clone(), 1, ctx.now, t);
-    ctx.p.templates.templates.insert(id, t.clone());
+    ctx.p.templates_mut().templates.insert(id, t.clone());
     Reply::json(&t)
 }
 
@@ -206,14 +226,17 @@ fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     }
     check(&t, &req.body)?;
     let t = stored(ctx, id.to_owned(), current_version + 1, created, t);
-    ctx.p.templates.templates.insert(id.to_owned(), t.clone());
+    ctx.p
+        .templates_mut()
+        .templates
+        .insert(id.to_owned(), t.clone());
     Reply::json(&t)
 }
 
 fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = req.path("template_id");
     template(ctx, id)?;
-    ctx.p.templates.templates.remove(id);
+    ctx.p.templates_mut().templates.remove(id);
     Reply::empty()
 }
 

@@ -4,7 +4,9 @@
 //! whose answer got lost is sent again, with a new nonce and timestamp (so a new signature) but
 //! the same body. [`dedup_key`] names what a callback is about, so every copy gets the same key
 //! and different callbacks get different keys; a [`DedupStore`] remembers keys long enough to
-//! recognise the copies.
+//! recognise the copies. Each claim on a key carries an [`Owner`], so only the copy that took a
+//! key can complete or release it: a copy that took over after a lease ran out is never undone
+//! by the first one finishing late.
 
 use super::Event;
 use futures_core::future::BoxFuture;
@@ -143,12 +145,47 @@ fn body_digest(body: &[u8]) -> String {
     out
 }
 
+/// Who holds a claim: a random token made for each copy of a callback that is admitted. Only
+/// its holder may [complete](DedupStore::complete) or [release](DedupStore::release) the key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner(u128);
+
+impl Owner {
+    /// A new token, unique in practice (128 random bits).
+    pub fn random() -> Self {
+        Owner(rand::random())
+    }
+
+    /// A token read back from where it was stored (see [`Owner::as_u128`]).
+    pub const fn from_u128(token: u128) -> Self {
+        Owner(token)
+    }
+
+    /// The token as a number (to store it).
+    pub const fn as_u128(self) -> u128 {
+        self.0
+    }
+}
+
+impl fmt::Debug for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Owner({self})")
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
 /// What a [`DedupStore`] knew about a key when it was claimed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Claim {
-    /// Not seen (or forgotten): the caller now holds the key and must
-    /// [`complete`](DedupStore::complete) or [`release`](DedupStore::release) it.
+    /// Not seen (or forgotten), or claimed by a copy whose lease ran out: the caller's
+    /// [`Owner`] now holds the key and must [`complete`](DedupStore::complete) or
+    /// [`release`](DedupStore::release) it.
     New,
     /// Handed over before: a redelivered copy. Acknowledge it; do not hand it over again.
     Done,
@@ -164,20 +201,36 @@ pub struct StoreError(pub String);
 /// Where keys of callbacks already handed over are kept.
 ///
 /// The default, [`MemoryDedup`], serves one process. A service on several instances behind a
-/// load balancer gets each redelivery on any instance, so it needs a shared store: implement
-/// these three calls on Redis, a database table with a unique key, and so on. `claim` must be
-/// atomic (one caller gets [`Claim::New`] for a key), and an in-progress claim must expire (a
-/// lease), or a crash while handling would make every redelivery wait forever. With Redis:
-/// `SET key inprogress NX PX <lease>` to claim (reading the value when it exists),
-/// `SET key done PX <retention>` to complete, `DEL key` to release.
+/// load balancer gets each redelivery on any instance, so it needs a shared store:
+/// [`RedisDedup`](super::RedisDedup) (feature `redis`), or these three calls on a database
+/// table with a unique key, and so on. Each call must be atomic: one caller gets
+/// [`Claim::New`] for a key; `complete` and `release` act only for the owner holding the
+/// claim. An in-progress claim must expire (a lease), or a crash while handling would make
+/// every redelivery wait forever; a done key must expire too (a retention), so the store
+/// stays bounded.
 pub trait DedupStore: Send + Sync + 'static {
-    /// Takes `key` if it is free: not seen, forgotten, or an in-progress claim whose lease ran
-    /// out.
-    fn claim<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<Claim, StoreError>>;
-    /// The callback was handed over: remember `key` as done, so copies are acknowledged.
-    fn complete<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Handing over failed: forget the claim, so the next copy is handed over.
-    fn release<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Takes `key` for `owner` if it is free: not seen, forgotten, or an in-progress claim
+    /// whose lease ran out.
+    fn claim<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: Owner,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+    /// The callback was handed over: remember `key` as done, so copies are acknowledged. Does
+    /// nothing when another owner holds the key now (it took over after `owner`'s lease ran
+    /// out and will complete it); a key nobody holds any more is marked done.
+    fn complete<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: Owner,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Handing over failed: forget `owner`'s claim, so the next copy is handed over. Does
+    /// nothing when `owner` does not hold the key.
+    fn release<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: Owner,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// The default [`DedupStore`]: keys of one process, in memory, bounded.
@@ -199,6 +252,8 @@ pub struct MemoryDedup {
 #[derive(Clone, Copy)]
 struct Mark {
     done: bool,
+    /// Who holds an in-progress claim.
+    owner: Owner,
     /// When the claim was taken (for the lease).
     since: Instant,
     /// Which entry of `State::order` is this key's.
@@ -282,7 +337,7 @@ impl MemoryDedup {
     }
 
     /// [`DedupStore::claim`] as if the time were `now` (for tests of expiry).
-    pub fn claim_at(&self, key: &DedupKey, now: Instant) -> Claim {
+    pub fn claim_at(&self, key: &DedupKey, owner: Owner, now: Instant) -> Claim {
         let id = self.digest(key);
         let mut st = self.lock();
         st.expire(now, self.retention);
@@ -290,45 +345,54 @@ impl MemoryDedup {
             Some(m) if m.done => Claim::Done,
             Some(m) if now.saturating_duration_since(m.since) < self.lease => Claim::InProgress,
             Some(m) => {
-                m.since = now; // the lease ran out: taken over
+                // The lease ran out: taken over.
+                m.since = now;
+                m.owner = owner;
                 Claim::New
             }
             None => {
-                st.insert(id, false, now, self.capacity);
+                st.insert(id, false, owner, now, self.capacity);
                 Claim::New
             }
         }
     }
 
     /// [`DedupStore::complete`] as if the time were `now`.
-    pub fn complete_at(&self, key: &DedupKey, now: Instant) {
+    pub fn complete_at(&self, key: &DedupKey, owner: Owner, now: Instant) {
         let id = self.digest(key);
         let mut st = self.lock();
         match st.marks.get_mut(&id) {
+            Some(m) if m.done || m.owner != owner => {} // done, or taken over: theirs to finish
             Some(m) => m.done = true,
             // Evicted while in progress (a store far too small): remember it again.
-            None => st.insert(id, true, now, self.capacity),
+            None => st.insert(id, true, owner, now, self.capacity),
         }
     }
 
     /// [`DedupStore::release`].
-    pub fn release_now(&self, key: &DedupKey) {
+    pub fn release_now(&self, key: &DedupKey, owner: Owner) {
         let id = self.digest(key);
         let mut st = self.lock();
-        if st.marks.get(&id).is_some_and(|m| !m.done) {
+        if st
+            .marks
+            .get(&id)
+            .is_some_and(|m| !m.done && m.owner == owner)
+        {
             st.marks.remove(&id);
         }
     }
 }
 
 impl State {
-    fn insert(&mut self, id: u128, done: bool, now: Instant, capacity: usize) {
+    /// Remembers `id`: done, or claimed by `owner`.
+    fn insert(&mut self, id: u128, done: bool, owner: Owner, now: Instant, capacity: usize) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.marks.insert(
             id,
             Mark {
                 done,
+                owner,
                 since: now,
                 seq,
             },
@@ -365,18 +429,30 @@ impl State {
 }
 
 impl DedupStore for MemoryDedup {
-    fn claim<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        let claim = self.claim_at(key, Instant::now());
+    fn claim<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: Owner,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        let claim = self.claim_at(key, owner, Instant::now());
         Box::pin(std::future::ready(Ok(claim)))
     }
 
-    fn complete<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.complete_at(key, Instant::now());
+    fn complete<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: Owner,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.complete_at(key, owner, Instant::now());
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn release<'a>(&'a self, key: &'a DedupKey) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.release_now(key);
+    fn release<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        owner: Owner,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.release_now(key, owner);
         Box::pin(std::future::ready(Ok(())))
     }
 }

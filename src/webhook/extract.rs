@@ -1,7 +1,7 @@
 //! An axum extractor for writing the callback handler yourself: the request arrives verified,
 //! bounded, parsed and claimed, or is answered with the right status before your code runs.
 
-use super::dedup::DedupKey;
+use super::dedup::{DedupKey, Owner};
 use super::intake::{Intake, Rejection};
 use super::Event;
 use axum_core::extract::{FromRef, FromRequest, Request};
@@ -37,7 +37,8 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 /// ```
 pub struct Callback {
     event: Event,
-    key: Option<DedupKey>,
+    /// The claim, until done or dropped.
+    claim: Option<(DedupKey, Owner)>,
     intake: Intake,
 }
 
@@ -45,7 +46,7 @@ impl std::fmt::Debug for Callback {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Callback")
             .field("trigger", &self.event.trigger())
-            .field("key", &self.key)
+            .field("claim", &self.claim)
             .finish_non_exhaustive()
     }
 }
@@ -58,24 +59,28 @@ impl Callback {
 
     /// The key its copies share.
     pub fn key(&self) -> &DedupKey {
-        self.key.as_ref().expect("present until done or dropped")
+        &self
+            .claim
+            .as_ref()
+            .expect("present until done or dropped")
+            .0
     }
 
     /// Marks it handled: copies the API redelivers are answered 200 without reaching you.
     /// Returns the event.
     pub async fn done(mut self) -> Event {
-        let key = self.key.take().expect("present until done or dropped");
-        self.intake.complete(&key).await;
+        let (key, owner) = self.claim.take().expect("present until done or dropped");
+        self.intake.complete(&key, owner).await;
         std::mem::replace(&mut self.event, Event::Unknown(Default::default()))
     }
 }
 
 impl Drop for Callback {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        if let Some((key, owner)) = self.claim.take() {
             let intake = self.intake.clone();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move { intake.release(&key).await });
+                rt.spawn(async move { intake.release(&key, owner).await });
             }
         }
     }
@@ -101,7 +106,7 @@ where
         let admitted = intake.admit(&parts.headers, &body).await?;
         Ok(Callback {
             event: admitted.event,
-            key: Some(admitted.key),
+            claim: Some((admitted.key, admitted.owner)),
             intake,
         })
     }

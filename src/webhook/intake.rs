@@ -1,7 +1,7 @@
 //! The front half of receiving a callback: bound, verify, parse, recognise copies; and the
 //! HTTP status each outcome must get so the API does the right thing.
 
-use super::dedup::{dedup_key, Claim, DedupKey, DedupStore, MemoryDedup, StoreError};
+use super::dedup::{dedup_key, Claim, DedupKey, DedupStore, MemoryDedup, Owner, StoreError};
 use super::{parse, Event, HeaderSource, ParseError, SignatureError, Verifier};
 use http::StatusCode;
 use std::fmt;
@@ -28,7 +28,7 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 ///     Ok(admitted) => {
 ///         // Hand `admitted.event` over (a queue, a database); then mark it done, so copies
 ///         // the API redelivers are acknowledged without being handed over again.
-///         intake.complete(&admitted.key).await;
+///         intake.complete(&admitted.key, admitted.owner).await;
 ///         200
 ///     }
 ///     // 200 for a copy already handed over; 401, 400 or 413 for what must not be retried
@@ -62,6 +62,8 @@ pub struct Admitted {
     pub event: Event,
     /// The key its copies share; [`Intake::complete`] or [`Intake::release`] it.
     pub key: DedupKey,
+    /// This copy's claim on the key.
+    pub owner: Owner,
 }
 
 /// Why a callback is not handed over, and what to answer.
@@ -169,24 +171,27 @@ impl Intake {
         self.verifier.verify(headers, body)?;
         let event = parse(body)?;
         let key = dedup_key(&event, body);
-        match self.dedup.claim(&key).await? {
-            Claim::New => Ok(Admitted { event, key }),
+        let owner = Owner::random();
+        match self.dedup.claim(&key, owner).await? {
+            Claim::New => Ok(Admitted { event, key, owner }),
             Claim::Done => Err(Rejection::Duplicate),
             Claim::InProgress => Err(Rejection::InProgress),
         }
     }
 
-    /// Marks `key` handed over. A store error is logged: the event is already with you, and
-    /// at worst a later copy is handed over again.
-    pub async fn complete(&self, key: &DedupKey) {
-        if let Err(e) = self.dedup.complete(key).await {
+    /// Marks `key` handed over by `owner`. A store error is logged: the event is already with
+    /// you, and at worst a later copy is handed over again.
+    pub async fn complete(&self, key: &DedupKey, owner: Owner) {
+        if let Err(e) = self.dedup.complete(key, owner).await {
             tracing::warn!(key = %key, error = %e, "could not mark a callback handled");
         }
     }
 
-    /// Forgets the claim on `key`, so the next copy is handed over.
-    pub async fn release(&self, key: &DedupKey) {
-        if let Err(e) = self.dedup.release(key).await {
+    /// Forgets `owner`'s claim on `key`, so the next copy is handed over. A store error is
+    /// logged: the claim then holds until its lease runs out, and copies are answered 503
+    /// until it does.
+    pub async fn release(&self, key: &DedupKey, owner: Owner) {
+        if let Err(e) = self.dedup.release(key, owner).await {
             tracing::warn!(key = %key, error = %e, "could not release a callback's claim");
         }
     }

@@ -2,7 +2,7 @@
 //! order per conversation or contact, acknowledgement on acceptance or on completion, and a
 //! shutdown that drains what was accepted.
 
-use super::dedup::DedupKey;
+use super::dedup::{DedupKey, Owner};
 use super::intake::{Intake, Rejection};
 use super::{Event, HeaderSource, Verifier};
 use futures_core::future::BoxFuture;
@@ -115,6 +115,7 @@ struct Counters {
 struct Job {
     event: Event,
     key: DedupKey,
+    owner: Owner,
     /// With `Ack::Handled`: where the outcome goes.
     done: Option<oneshot::Sender<Result<(), String>>>,
 }
@@ -360,7 +361,7 @@ impl Receiver {
             return Err(Rejection::Unavailable("shutting down"));
         }
         let admitted = shared.intake.admit(headers, body).await?;
-        let key = admitted.key.clone();
+        let (key, owner) = (admitted.key.clone(), admitted.owner);
         let (done, outcome) = match shared.ack {
             Ack::Accepted => (None, None),
             Ack::Handled { within } => {
@@ -371,15 +372,16 @@ impl Receiver {
         let job = Job {
             event: admitted.event,
             key: admitted.key,
+            owner,
             done,
         };
         if let Err(why) = self.enqueue(job) {
-            shared.intake.release(&key).await;
+            shared.intake.release(&key, owner).await;
             return Err(Rejection::Unavailable(why));
         }
         shared.counts.accepted.fetch_add(1, Mem::Relaxed);
         let Some((rx, within)) = outcome else {
-            shared.intake.complete(&key).await;
+            shared.intake.complete(&key, owner).await;
             return Ok(());
         };
         // The worker completes or releases the key itself, whenever the handler finishes.
@@ -585,8 +587,8 @@ async fn run(job: Job, handler: &Erased, intake: &Intake, counts: &Counters) {
     if let Some(done) = job.done {
         // Ack::Handled: the key's fate follows the handler's.
         match outcome {
-            Ok(()) => intake.complete(&job.key).await,
-            Err(_) => intake.release(&job.key).await,
+            Ok(()) => intake.complete(&job.key, job.owner).await,
+            Err(_) => intake.release(&job.key, job.owner).await,
         }
         let _ = done.send(outcome);
     }

@@ -195,7 +195,7 @@ fn view(s: &State, app: &types::AppResponse) -> types::AppResponse {
 }
 
 pub(crate) fn app<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a types::AppResponse, ApiFailure> {
-    found(&ctx.p.conv.apps, "app", id)
+    found(&ctx.p.conv().apps, "app", id)
 }
 
 pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
@@ -208,25 +208,25 @@ pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             state.status = types::ChannelIntegrationStatus::Pending;
         }
     }
-    ctx.p.conv.apps.insert(id, app);
+    ctx.p.conv_mut().apps.insert(id, app);
     Reply::json(&answer)
 }
 
 pub(crate) fn list(ctx: &mut Ctx, _: &Req) -> Result<Reply, ApiFailure> {
-    let s = &ctx.p.conv;
+    let s = ctx.p.conv();
     let apps = s.apps.values().map(|a| view(s, a)).collect();
     Reply::json(&types::ListAppsResponse { apps })
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let app = app(ctx, req.path("app_id"))?;
-    Reply::json(&view(&ctx.p.conv, app))
+    Reply::json(&view(ctx.p.conv(), app))
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = req.path("app_id");
     app(ctx, id)?;
-    let s = &mut ctx.p.conv;
+    let s = ctx.p.conv_mut();
     s.apps.remove(id);
     s.webhooks.retain(|_, w| w.app_id != id);
     s.queues.remove(id);
@@ -246,8 +246,8 @@ pub(crate) fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     }
     let app: types::AppResponse = serde_json::from_value(raw)
         .map_err(|e| ApiFailure::bad_request(format!("invalid app: {e}")))?;
-    ctx.p.conv.apps.insert(id.to_owned(), app.clone());
-    Reply::json(&view(&ctx.p.conv, &app))
+    ctx.p.conv_mut().apps.insert(id.to_owned(), app.clone());
+    Reply::json(&view(ctx.p.conv(), &app))
 }
 
 /// Test set-up without a request: an app created from `request` exactly as the API would.
@@ -263,7 +263,7 @@ pub(crate) fn create_app(
     }
     shared.transact(&shared.cfg.project_id.clone(), |ctx| {
         let (id, app) = build(ctx, raw)?;
-        ctx.p.conv.apps.insert(id, app.clone());
+        ctx.p.conv_mut().apps.insert(id, app.clone());
         Ok(app)
     })
 }

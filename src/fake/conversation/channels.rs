@@ -142,7 +142,7 @@ pub(crate) fn verdict(
     identity: &types::ChannelIdentity,
 ) -> Result<Plan, types::Reason> {
     let channel = &identity.channel;
-    let app = ctx.p.conv.apps.get(&out.app_id);
+    let app = ctx.p.conv().apps.get(&out.app_id);
     let configured =
         app.is_some_and(|a| a.channel_credentials.iter().any(|c| c.channel == *channel));
     if !configured {
@@ -222,7 +222,7 @@ fn valid_identity(channel: &Channel, identity: &str) -> bool {
 
 /// On the app's opt-out list for everything, or for the message's kind of content.
 fn opted_out(ctx: &Ctx, out: &Outbound, identity: &str) -> bool {
-    let s = &ctx.p.conv;
+    let s = ctx.p.conv();
     let kind_list = match out.content_type {
         Some(types::MessageContentType::ContentMarketing) => Some("OPT_OUT_MARKETING"),
         Some(types::MessageContentType::ContentNotification) => Some("OPT_OUT_NOTIFICATION"),
@@ -270,9 +270,22 @@ fn check_content(
     else {
         return Ok(());
     };
-    let Some(template) = ctx.p.templates.templates.get(&reference.template_id) else {
-        return Err(reason(Code::TemplateNotFound));
-    };
+    translation(ctx, reference).map(|_| ()).map_err(reason)
+}
+
+/// The translation an omni template reference names (its language, else the template's
+/// default; its version, else the newest), with every variable given a parameter; else the
+/// delivery reason it fails with.
+pub(super) fn translation<'c>(
+    ctx: &'c Ctx,
+    reference: &types::TemplateReference,
+) -> Result<&'c crate::templates::types::V2TemplateTranslation, Code> {
+    let template = ctx
+        .p
+        .templates()
+        .templates
+        .get(&reference.template_id)
+        .ok_or(Code::TemplateNotFound)?;
     let language = reference
         .language_code
         .clone()
@@ -286,19 +299,18 @@ fn check_content(
             same_language(&t.language_code, &language)
                 && version.is_none_or(|v| t.version.as_deref() == Some(v))
         })
-        .ok_or_else(|| reason(Code::TemplateNonExistingLanguageOrVersion))?;
+        .ok_or(Code::TemplateNonExistingLanguageOrVersion)?;
     let missing = translation.variables.iter().any(|v| {
         v.key
             .as_ref()
             .is_some_and(|k| !reference.parameters.contains_key(k))
     });
     if missing {
-        return Err(reason(Code::TemplateInsufficientParameters));
+        return Err(Code::TemplateInsufficientParameters);
     }
-    Ok(())
+    Ok(translation)
 }
 
-/// Template calls accept both `en-US` and `en_US`.
 fn same_language(a: &str, b: &str) -> bool {
     a.replace('_', "-")
         .eq_ignore_ascii_case(&b.replace('_', "-"))
@@ -370,7 +382,7 @@ fn check_window(
     );
     let open = ctx
         .p
-        .conv
+        .conv()
         .last_inbound
         .get(&key)
         .is_some_and(|t| ctx.at.saturating_sub(*t) < WINDOW);

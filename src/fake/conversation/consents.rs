@@ -12,7 +12,7 @@ use crate::types::{self, ConversationChannel as Channel};
 pub(crate) fn set(ctx: &mut Ctx, app_id: &str, list: &str, identity: &str, on: bool, origin: &str) {
     let entries = ctx
         .p
-        .conv
+        .conv_mut()
         .consents
         .entry((app_id.to_owned(), list.to_owned()))
         .or_default();
@@ -40,7 +40,7 @@ pub(crate) fn set(ctx: &mut Ctx, app_id: &str, list: &str, identity: &str, on: b
         datetime: Some(ctx.now),
     };
     ctx.p
-        .conv
+        .conv_mut()
         .consent_audit
         .entry((app_id.to_owned(), identity.to_owned()))
         .or_default()
@@ -85,7 +85,7 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let list = req.path("list_type");
     let items = ctx
         .p
-        .conv
+        .conv()
         .consents
         .get(&(app_id.to_owned(), list.to_owned()))
         .map(|s| {
@@ -111,7 +111,7 @@ pub(crate) fn audit(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     app(ctx, app_id)?;
     let audit_records = ctx
         .p
-        .conv
+        .conv()
         .consent_audit
         .get(&(app_id.to_owned(), identity.to_owned()))
         .cloned()

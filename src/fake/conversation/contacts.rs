@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 const SIM_CHANNELS: [Channel; 3] = [Channel::Sms, Channel::Mms, Channel::Rcs];
 
 pub(crate) fn contact<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a types::Contact, ApiFailure> {
-    found(&ctx.p.conv.contacts, "contact", id)
+    found(&ctx.p.conv().contacts, "contact", id)
 }
 
 /// The contact holding `identity` on `channel` (the oldest, if several do). App-scoped
@@ -53,7 +53,7 @@ pub(crate) fn existing(
             let first = by.channel_identities.first().ok_or_else(|| {
                 ApiFailure::bad_request("recipient.identified_by.channel_identities is empty")
             })?;
-            find_by_identity(&ctx.p.conv, &first.channel, &first.identity, Some(app_id))
+            find_by_identity(ctx.p.conv(), &first.channel, &first.identity, Some(app_id))
                 .ok_or_else(|| ApiFailure::not_found("contact with identity", &first.identity))
         }
         _ => Err(ApiFailure::bad_request(
@@ -105,7 +105,7 @@ pub(crate) fn normalized(s: &State, mut c: types::Contact) -> types::Contact {
 /// Stores a new contact with its callbacks (and the duplication notice when a SIM identity
 /// was already someone's); returns its id.
 pub(crate) fn insert(ctx: &mut Ctx, contact: types::Contact) -> String {
-    let mut contact = normalized(&ctx.p.conv, contact);
+    let mut contact = normalized(ctx.p.conv(), contact);
     let id = ctx.new_id();
     contact.id = Some(id.clone());
     let duplicated: Vec<types::DuplicatedIdentity> = contact
@@ -115,7 +115,7 @@ pub(crate) fn insert(ctx: &mut Ctx, contact: types::Contact) -> String {
         .filter_map(|i| {
             let holders: Vec<String> = ctx
                 .p
-                .conv
+                .conv()
                 .contacts
                 .iter()
                 .filter(|(_, c)| {
@@ -131,7 +131,10 @@ pub(crate) fn insert(ctx: &mut Ctx, contact: types::Contact) -> String {
             })
         })
         .collect();
-    ctx.p.conv.contacts.insert(id.clone(), contact.clone());
+    ctx.p
+        .conv_mut()
+        .contacts
+        .insert(id.clone(), contact.clone());
     emit_to_all_apps(
         ctx,
         "CONTACT_CREATE",
@@ -163,7 +166,7 @@ fn check_identities(
             )));
         }
     }
-    if !ctx.p.conv.unified_contacts() {
+    if !ctx.p.conv().unified_contacts() {
         return Ok(());
     }
     for i in identities {
@@ -176,7 +179,7 @@ fn check_identities(
         };
         let holder = channels
             .iter()
-            .find_map(|ch| find_by_identity(&ctx.p.conv, ch, &i.identity, app));
+            .find_map(|ch| find_by_identity(ctx.p.conv(), ch, &i.identity, app));
         if let Some(other) = holder {
             if Some(other.as_str()) != except {
                 return Err(ApiFailure::precondition(format!(
@@ -191,7 +194,7 @@ fn check_identities(
 
 pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = create_from(ctx, req.json()?)?;
-    Reply::json(&ctx.p.conv.contacts[&id])
+    Reply::json(&ctx.p.conv().contacts[&id])
 }
 
 pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
@@ -219,7 +222,7 @@ pub(crate) fn create_from(
 
 /// Deletes a contact with its callback; `false` if there was none.
 pub(crate) fn remove(ctx: &mut Ctx, id: &str) -> bool {
-    let Some(removed) = ctx.p.conv.contacts.remove(id) else {
+    let Some(removed) = ctx.p.conv_mut().contacts.remove(id) else {
         return false;
     };
     emit_to_all_apps(
@@ -248,7 +251,7 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     }
     let items = ctx
         .p
-        .conv
+        .conv()
         .contacts
         .iter()
         .filter(|(_, c)| external.is_none_or(|e| c.external_id.as_deref() == Some(e)))
@@ -279,8 +282,11 @@ pub(crate) fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         ));
     }
     check_identities(ctx, &updated.channel_identities, Some(id))?;
-    let updated = normalized(&ctx.p.conv, updated);
-    ctx.p.conv.contacts.insert(id.to_owned(), updated.clone());
+    let updated = normalized(ctx.p.conv(), updated);
+    ctx.p
+        .conv_mut()
+        .contacts
+        .insert(id.to_owned(), updated.clone());
     emit_to_all_apps(
         ctx,
         "CONTACT_UPDATE",
@@ -344,7 +350,7 @@ pub(crate) fn merge(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         }
     }
 
-    let s = &mut ctx.p.conv;
+    let s = ctx.p.conv_mut();
     // Active destination conversation per app, to merge the source's into.
     let active: BTreeMap<String, String> = s
         .conversations
@@ -455,7 +461,7 @@ pub(crate) fn conflicts(s: &State) -> BTreeMap<String, types::IdentityConflict> 
 }
 
 pub(crate) fn identity_conflicts(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    let items = conflicts(&ctx.p.conv).into_iter().collect();
+    let items = conflicts(ctx.p.conv()).into_iter().collect();
     let (conflicts, next_page_token) = page(items, req, false)?;
     Reply::json(&types::ListIdentityConflictsResponse {
         conflicts,

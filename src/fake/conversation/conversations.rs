@@ -20,7 +20,7 @@ pub(crate) fn conversation<'a>(
     ctx: &'a Ctx,
     id: &str,
 ) -> Result<&'a types::Conversation, ApiFailure> {
-    found(&ctx.p.conv.conversations, "conversation", id)
+    found(&ctx.p.conv().conversations, "conversation", id)
 }
 
 fn epoch() -> DateTime<Utc> {
@@ -31,7 +31,7 @@ fn epoch() -> DateTime<Utc> {
 pub(crate) fn open(ctx: &mut Ctx, app: &str, contact: &str, channel: &Channel) -> String {
     let existing = active_between(ctx, app, contact);
     if let Some(id) = existing {
-        if let Some(c) = ctx.p.conv.conversations.get_mut(&id) {
+        if let Some(c) = ctx.p.conv_mut().conversations.get_mut(&id) {
             c.active_channel = Some(channel.clone());
         }
         return id;
@@ -49,7 +49,7 @@ pub(crate) fn open(ctx: &mut Ctx, app: &str, contact: &str, channel: &Channel) -
         ..Default::default()
     };
     ctx.p
-        .conv
+        .conv_mut()
         .conversations
         .insert(id.clone(), conversation.clone());
     let n = types::ConversationNotification {
@@ -61,7 +61,7 @@ pub(crate) fn open(ctx: &mut Ctx, app: &str, contact: &str, channel: &Channel) -
 
 fn active_between(ctx: &Ctx, app: &str, contact: &str) -> Option<String> {
     ctx.p
-        .conv
+        .conv()
         .conversations
         .iter()
         .find(|(_, c)| {
@@ -106,7 +106,10 @@ pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         id: Some(id.clone()),
         last_received: Some(epoch()),
     };
-    ctx.p.conv.conversations.insert(id, conversation.clone());
+    ctx.p
+        .conv_mut()
+        .conversations
+        .insert(id, conversation.clone());
     if active {
         let n = types::ConversationNotification {
             conversation: Some(conversation.clone()),
@@ -130,7 +133,7 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let channel = req.query("active_channel").map(Channel::from);
     let items: Vec<(String, types::Conversation)> = ctx
         .p
-        .conv
+        .conv()
         .conversations
         .iter()
         .filter(|(_, c)| only_active.is_none_or(|a| c.active.unwrap_or(false) == a))
@@ -156,7 +159,7 @@ pub(crate) fn recent(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let only_active = req.query_as::<bool>("only_active")?.unwrap_or(false);
     let ascending = req.query("order") == Some("ASC");
     let at = ctx.at;
-    let s = &ctx.p.conv;
+    let s = ctx.p.conv();
     let mut items: Vec<(String, types::ConversationRecentMessage)> = s
         .conversations
         .iter()
@@ -211,7 +214,7 @@ pub(crate) fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         conversation_app(ctx, updated.app_id.as_deref().unwrap_or_default())?;
     }
     ctx.p
-        .conv
+        .conv_mut()
         .conversations
         .insert(id.to_owned(), updated.clone());
     Reply::json(&updated)
@@ -240,7 +243,12 @@ pub(crate) fn stop(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     }
     let app = c.app_id.clone().unwrap_or_default();
     let conversation = {
-        let c = ctx.p.conv.conversations.get_mut(id).expect("checked above");
+        let c = ctx
+            .p
+            .conv_mut()
+            .conversations
+            .get_mut(id)
+            .expect("checked above");
         c.active = Some(false);
         c.clone()
     };
@@ -254,7 +262,7 @@ pub(crate) fn stop(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = req.path("conversation_id");
     let conversation = conversation(ctx, id)?.clone();
-    let s = &mut ctx.p.conv;
+    let s = ctx.p.conv_mut();
     s.conversations.remove(id);
     for m in s.messages.values_mut() {
         if m.item.conversation_id.as_deref() == Some(id) {
@@ -323,7 +331,7 @@ pub(crate) fn inject_message(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailu
         processing_mode: Some(types::ProcessingMode::Conversation),
     };
     ctx.p
-        .conv
+        .conv_mut()
         .messages
         .insert(message_id, Stored::injected(app, Record::new(message)));
     Reply::empty()

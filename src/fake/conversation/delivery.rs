@@ -57,7 +57,7 @@ pub(crate) struct Outbound {
 pub(crate) fn ensure_room(ctx: &Ctx, app_id: &str) -> Result<(), ApiFailure> {
     let full = ctx
         .p
-        .conv
+        .conv()
         .queues
         .get(app_id)
         .is_some_and(|q| q.waiting >= ctx.cfg.queue_capacity);
@@ -75,7 +75,12 @@ pub(crate) fn ensure_room(ctx: &Ctx, app_id: &str) -> Result<(), ApiFailure> {
 pub(crate) fn enqueue(ctx: &mut Ctx, out: Outbound) {
     let period = Duration::from_secs_f64(1.0 / ctx.cfg.queue_rate);
     let at = ctx.at;
-    let q = ctx.p.conv.queues.entry(out.app_id.clone()).or_default();
+    let q = ctx
+        .p
+        .conv_mut()
+        .queues
+        .entry(out.app_id.clone())
+        .or_default();
     let slot = q.next_slot.max(at);
     q.next_slot = slot + period;
     q.waiting += 1;
@@ -85,11 +90,11 @@ pub(crate) fn enqueue(ctx: &mut Ctx, out: Outbound) {
 }
 
 fn dequeue(ctx: &mut Ctx, mut out: Outbound) {
-    if let Some(q) = ctx.p.conv.queues.get_mut(&out.app_id) {
+    if let Some(q) = ctx.p.conv_mut().queues.get_mut(&out.app_id) {
         q.waiting = q.waiting.saturating_sub(1);
     }
     let first = out.candidates.first().cloned();
-    if !ctx.p.conv.apps.contains_key(&out.app_id) {
+    if !ctx.p.conv().apps.contains_key(&out.app_id) {
         return fail(ctx, &out, first, reason(Code::UnknownApp));
     }
     if out.expires.is_some_and(|e| ctx.at >= e) {
@@ -148,7 +153,7 @@ fn give_up_or_switch(
 pub(crate) fn refuse(ctx: &mut Ctx, app_id: &str, why: &str) {
     let mode = ctx
         .p
-        .conv
+        .conv()
         .apps
         .get(app_id)
         .map(super::mode_of)
@@ -241,7 +246,7 @@ fn answer(ctx: &mut Ctx, out: &Outbound, identity: &types::ChannelIdentity) {
 
 /// The app message of a message on its way, as stored (events have none).
 pub(crate) fn message_of(ctx: &Ctx, out: &Outbound) -> Option<types::AppMessage> {
-    ctx.p.conv.messages.get(&out.id)?.item.app_message()
+    ctx.p.conv().messages.get(&out.id)?.item.app_message()
 }
 
 /// The channel identity as reports carry it: the app's id on app-scoped channels, else `""`.

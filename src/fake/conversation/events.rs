@@ -34,10 +34,8 @@ pub(crate) fn send(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         id: Some(id.clone()),
         ..Default::default()
     };
-    ctx.p
-        .conv
-        .events
-        .insert(id.clone(), Stored::kept(ctx, &r.app_id, &t.mode, event));
+    let kept = Stored::kept(ctx, &r.app_id, &t.mode, event);
+    ctx.p.conv_mut().events.insert(id.clone(), kept);
     let out = Outbound {
         kind: Kind::Event,
         id: id.clone(),
@@ -93,7 +91,7 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
         ..Default::default()
     };
     ctx.p
-        .conv
+        .conv_mut()
         .events
         .insert(id.clone(), Stored::injected(app, event));
     Reply::json(&types::InjectEventResponse {
@@ -104,7 +102,7 @@ pub(crate) fn inject(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 
 fn event<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a Stored<types::ConversationEvent>, ApiFailure> {
     ctx.p
-        .conv
+        .conv()
         .events
         .get(id)
         .filter(|e| e.visible(e.source, ctx.at))
@@ -118,7 +116,7 @@ pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = req.path("event_id");
     event(ctx, id)?;
-    if let Some(e) = ctx.p.conv.events.get_mut(id) {
+    if let Some(e) = ctx.p.conv_mut().events.get_mut(id) {
         e.deleted = true;
     }
     Reply::empty()
@@ -133,7 +131,7 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let at = ctx.at;
     let items = ctx
         .p
-        .conv
+        .conv()
         .events
         .iter()
         .rev()

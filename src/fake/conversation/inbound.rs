@@ -5,6 +5,7 @@
 use super::apps::app;
 use super::consents::record_consent;
 use super::contacts::{self, find_by_identity};
+use super::context;
 use super::conversations;
 use super::notify::{emit, Meta};
 use super::{app_scoped, mode_of, Record, Stored};
@@ -59,7 +60,7 @@ pub(crate) fn receive(
     };
     // CONVERSATION mode: the contact (created when new) and its active conversation.
     let (contact_id, conversation_id) = if mode == types::ProcessingMode::Conversation {
-        let contact_id = match find_by_identity(&ctx.p.conv, &channel, identity, Some(app_id)) {
+        let contact_id = match find_by_identity(ctx.p.conv(), &channel, identity, Some(app_id)) {
             Some(id) => id,
             None => {
                 let new = types::Contact {
@@ -77,20 +78,20 @@ pub(crate) fn receive(
     };
     let now = ctx.now;
     let key = (app_id.to_owned(), channel.clone(), identity.to_owned());
-    ctx.p.conv.last_inbound.insert(key, ctx.at);
-    // Inbound callbacks carry the conversation's metadata and last correlation id.
-    let mut meta = Meta {
+    ctx.p.conv_mut().last_inbound.insert(key, ctx.at);
+    if let Some(c) = ctx.p.conv_mut().conversations.get_mut(&conversation_id) {
+        c.last_received = Some(now);
+    }
+    // Inbound callbacks carry the conversation's (DISPATCH: the identity's) metadata and last
+    // correlation id.
+    let (message_metadata, correlation_id) =
+        context::for_reply(ctx, app_id, &conversation_id, &channel, identity);
+    let meta = Meta {
         accepted_time: Some(now),
+        message_metadata,
+        correlation_id,
         ..Meta::default()
     };
-    if let Some(c) = ctx.p.conv.conversations.get_mut(&conversation_id) {
-        c.last_received = Some(now);
-        if !c.metadata_json.is_empty() {
-            meta.message_metadata =
-                Some(serde_json::Value::Object(c.metadata_json.clone()).to_string());
-        }
-        meta.correlation_id = c.correlation_id.clone().filter(|x| !x.is_empty());
-    }
     let id = ctx.new_id();
     let sender_id = if matches!(channel, Channel::Sms | Channel::Mms) {
         sender_of(ctx, app_id, &channel)
@@ -101,6 +102,8 @@ pub(crate) fn receive(
         Received::Message(message) => {
             let message = *message;
             let text = message.text_message.as_ref().map(|t| t.text.clone());
+            // A choice response or a reply carries the answered message's message_metadata.
+            let metadata = context::of_answered(ctx, app_id, &message);
             let stored = types::ConversationMessage {
                 accept_time: Some(now),
                 contact_message: Some(message.clone()),
@@ -110,15 +113,13 @@ pub(crate) fn receive(
                 direction: Some(types::ConversationDirection::ToApp),
                 id: Some(id.clone()),
                 injected: Some(false),
-                metadata: Some(String::new()),
+                metadata: Some(metadata.clone()),
                 sender_id: Some(sender_id.clone()),
                 processing_mode: Some(mode.clone()),
                 ..Default::default()
             };
-            ctx.p.conv.messages.insert(
-                id.clone(),
-                Stored::kept(ctx, app_id, &mode, Record::new(stored.clone())),
-            );
+            let kept = Stored::kept(ctx, app_id, &mode, Record::new(stored.clone()));
+            ctx.p.conv_mut().messages.insert(id.clone(), kept);
             let inbound = types::InboundMessage {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),
@@ -128,7 +129,7 @@ pub(crate) fn receive(
                 direction: Some(types::ConversationDirection::ToApp),
                 id: Some(id),
                 injected: Some(false),
-                metadata: Some(String::new()),
+                metadata: Some(metadata),
                 processing_mode: Some(mode.clone()),
                 sender_id: Some(sender_id),
             };
@@ -151,10 +152,8 @@ pub(crate) fn receive(
                 id: Some(id.clone()),
                 ..Default::default()
             };
-            ctx.p
-                .conv
-                .events
-                .insert(id.clone(), Stored::kept(ctx, app_id, &mode, stored));
+            let kept = Stored::kept(ctx, app_id, &mode, stored);
+            ctx.p.conv_mut().events.insert(id.clone(), kept);
             let inbound = types::InboundEvent {
                 accept_time: Some(now),
                 channel_identity: Some(channel_identity),
@@ -175,7 +174,7 @@ pub(crate) fn receive(
 /// The number a contact wrote to: the app's SMS sender as its credential claims it.
 fn sender_of(ctx: &Ctx, app_id: &str, channel: &Channel) -> String {
     ctx.p
-        .conv
+        .conv()
         .apps
         .get(app_id)
         .and_then(|a| a.channel_credentials.iter().find(|c| c.channel == *channel))

@@ -5,7 +5,8 @@
 use super::apps::app;
 use super::channels::reason;
 use super::contacts::{self, find_by_identity};
-use super::conversations::{self, merge_patch};
+use super::context::{self, Carried};
+use super::conversations;
 use super::delivery::{self, Kind, Outbound};
 use super::notify::{override_for, Meta};
 use super::{app_scoped, mode_of, Record, Source, Stored};
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// The message kinds of which an app message carries exactly one.
-const APP_MESSAGE_KINDS: [&str; 9] = [
+pub(super) const APP_MESSAGE_KINDS: [&str; 9] = [
     "text_message",
     "media_message",
     "card_message",
@@ -105,7 +106,7 @@ pub(crate) fn target(
             "an app in DISPATCH mode (or a DISPATCH_ONLY send) takes recipients by identified_by, not contact_id",
         )),
         (Some(id), None) => {
-            let Some(c) = ctx.p.conv.contacts.get(id) else {
+            let Some(c) = ctx.p.conv().contacts.get(id) else {
                 return Ok(Target {
                     mode,
                     contact: Some(Ok(id.clone())),
@@ -117,7 +118,7 @@ pub(crate) fn target(
             // app's credential order; the request's order above all.
             let active = ctx
                 .p
-                .conv
+                .conv()
                 .conversations
                 .values()
                 .find(|x| {
@@ -172,7 +173,7 @@ pub(crate) fn target(
             rank(&mut list, priority);
             let contact = (!dispatch).then(|| {
                 let first = &list[0];
-                match find_by_identity(&ctx.p.conv, &first.channel, &first.identity, Some(app_id))
+                match find_by_identity(ctx.p.conv(), &first.channel, &first.identity, Some(app_id))
                 {
                     Some(id) => Ok(id),
                     None => Err(Box::new(types::Contact {
@@ -293,6 +294,13 @@ pub(crate) fn check(
             "conversation_metadata and correlation_id cannot be used with processing_strategy DISPATCH_ONLY",
         ));
     }
+    let merge =
+        r.conversation_metadata_update_strategy == Some(types::MetadataUpdateStrategy::MergePatch);
+    if merge && target.mode == types::ProcessingMode::Dispatch {
+        return Err(ApiFailure::bad_request(
+            "conversation_metadata_update_strategy MERGE_PATCH is supported in CONVERSATION processing mode only",
+        ));
+    }
     let expires = r.ttl.as_deref().map(ttl).transpose()?.map(|d| ctx.at + d);
     delivery::ensure_room(ctx, &r.app_id)?;
     Ok(Checked { target, expires })
@@ -311,22 +319,20 @@ pub(crate) fn accept(
     } = check(ctx, &r, conversation_metadata)?;
     // Nothing can fail from here on.
     let (contact_id, conversation_id) = commit(ctx, &r.app_id, &mut t);
-    if let Some(c) = ctx.p.conv.conversations.get_mut(&conversation_id) {
-        if let Some(Value::Object(m)) = conversation_metadata {
-            let merge = r.conversation_metadata_update_strategy
-                == Some(types::MetadataUpdateStrategy::MergePatch);
-            let mut current = Value::Object(c.metadata_json.clone());
-            if merge {
-                merge_patch(&mut current, &Value::Object(m.clone()));
-            } else {
-                current = Value::Object(m.clone());
-            }
-            c.metadata_json = current.as_object().cloned().unwrap_or_default();
-        }
-        if let Some(id) = &r.correlation_id {
-            c.correlation_id = Some(id.clone());
-        }
-    }
+    let carried = Carried {
+        metadata: conversation_metadata.and_then(Value::as_object),
+        merge: r.conversation_metadata_update_strategy
+            == Some(types::MetadataUpdateStrategy::MergePatch),
+        correlation_id: r.correlation_id.as_deref(),
+    };
+    context::remember(
+        ctx,
+        &r.app_id,
+        &t.mode,
+        &conversation_id,
+        &t.candidates,
+        &carried,
+    );
     let id = ctx.new_id();
     let first = t.candidates.first().cloned();
     let metadata = r.message_metadata.clone().unwrap_or_default();
@@ -344,10 +350,8 @@ pub(crate) fn accept(
         processing_mode: Some(t.mode.clone()),
         ..Default::default()
     };
-    ctx.p.conv.messages.insert(
-        id.clone(),
-        Stored::kept(ctx, &r.app_id, &t.mode, Record::new(message)),
-    );
+    let kept = Stored::kept(ctx, &r.app_id, &t.mode, Record::new(message));
+    ctx.p.conv_mut().messages.insert(id.clone(), kept);
     let out = Outbound {
         kind: Kind::Message,
         id: id.clone(),
@@ -383,7 +387,7 @@ fn source(req: &Req) -> Source {
 fn message<'a>(ctx: &'a Ctx, req: &Req) -> Result<&'a Stored<Record>, ApiFailure> {
     let id = req.path("message_id");
     ctx.p
-        .conv
+        .conv()
         .messages
         .get(id)
         .filter(|m| m.visible(source(req), ctx.at))
@@ -396,7 +400,7 @@ pub(crate) fn get(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     message(ctx, req)?;
-    if let Some(m) = ctx.p.conv.messages.get_mut(req.path("message_id")) {
+    if let Some(m) = ctx.p.conv_mut().messages.get_mut(req.path("message_id")) {
         m.deleted = true;
     }
     Reply::empty()
@@ -407,7 +411,7 @@ pub(crate) fn update_metadata(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFail
     message(ctx, req)?;
     let stored = ctx
         .p
-        .conv
+        .conv_mut()
         .messages
         .get_mut(req.path("message_id"))
         .expect("checked above");
@@ -441,7 +445,11 @@ impl Filter {
                 "conversation_id and contact_id filter CONVERSATION_SOURCE messages only",
             ));
         }
-        if let Some(a) = self.app_id.as_deref().and_then(|a| ctx.p.conv.apps.get(a)) {
+        if let Some(a) = self
+            .app_id
+            .as_deref()
+            .and_then(|a| ctx.p.conv().apps.get(a))
+        {
             if by_contact && mode_of(a) == types::ProcessingMode::Dispatch {
                 return Err(ApiFailure::bad_request(
                     "an app in DISPATCH mode has no contacts or conversations to filter by",
@@ -502,7 +510,7 @@ impl Filter {
         ctx: &'a Ctx,
     ) -> impl Iterator<Item = (&'a String, &'a Stored<Record>)> + 'a {
         let at = ctx.at;
-        let all = ctx.p.conv.messages.iter().rev();
+        let all = ctx.p.conv().messages.iter().rev();
         all.filter(move |(_, m)| self.keep(m, at))
     }
 

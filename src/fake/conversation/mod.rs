@@ -8,6 +8,7 @@ mod capability;
 mod channels;
 mod consents;
 mod contacts;
+mod context;
 mod conversations;
 mod delivery;
 mod events;
@@ -18,6 +19,7 @@ mod record;
 mod settings;
 mod transcode;
 mod webhooks;
+mod whatsapp;
 
 pub(crate) use apps::create_app;
 pub use channels::Timings;
@@ -32,6 +34,8 @@ pub(crate) use record::Record;
 
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::server::Handler;
+use crate::fake::core::service::ServiceDef;
+use crate::fake::core::state::Project;
 use crate::types::{self, ConversationChannel as Channel};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -56,6 +60,9 @@ pub(crate) struct State {
     pub queues: HashMap<String, delivery::AppQueue>,
     /// When each (app, channel, identity) last wrote to the app: opens channels' reply windows.
     pub last_inbound: HashMap<(String, Channel, String), Duration>,
+    /// DISPATCH mode: the metadata and correlation id sends left on each (app, channel,
+    /// identity) for its replies.
+    pub remembered: HashMap<context::IdentityKey, context::Remembered>,
 }
 
 /// Which of the API's two message stores an item is in (`messages_source`).
@@ -92,7 +99,7 @@ impl<T> Stored<T> {
     /// (DISPATCH: `dispatch_retention_policy.ttl_days`, 0 by default; CONVERSATION:
     /// `retention_policy`, 180 days by default, or for good with the persist policy).
     pub fn kept(ctx: &Ctx, app_id: &str, mode: &types::ProcessingMode, item: T) -> Self {
-        let app = ctx.p.conv.apps.get(app_id);
+        let app = ctx.p.conv().apps.get(app_id);
         let days = |d: i32| ctx.at + Duration::from_secs(u64::from(d.max(0) as u32) * 86_400);
         let kept_until = match mode {
             types::ProcessingMode::Dispatch => {
@@ -169,8 +176,26 @@ pub(crate) fn app_scoped(channel: &Channel) -> bool {
     )
 }
 
+/// The Conversation API, at the root of the fake's address.
+pub(crate) const SERVICE: ServiceDef = ServiceDef {
+    document: "conversation",
+    prefix: "",
+    bearer_only: false,
+    handler,
+    state: || Box::<State>::default(),
+};
+
+impl Project {
+    pub fn conv(&self) -> &State {
+        self.part()
+    }
+    pub fn conv_mut(&mut self) -> &mut State {
+        self.part_mut()
+    }
+}
+
 /// The handler of a Conversation API operation.
-pub(crate) fn handler(operation: &str) -> Option<Handler> {
+fn handler(operation: &str) -> Option<Handler> {
     Some(match operation {
         "Messages_SendMessage" => messages::send,
         "Messages_GetMessage" => messages::get,

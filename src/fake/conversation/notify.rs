@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Meta {
     pub accepted_time: Option<DateTime<Utc>>,
-    /// The envelope's `message_metadata`: the conversation metadata on inbound callbacks
-    /// (delivery reports carry the message's own metadata in the report instead).
+    /// The envelope's `message_metadata`: on inbound callbacks the conversation's (DISPATCH
+    /// mode: the identity's) metadata; on delivery reports the channel's, which the fake's
+    /// channels never send (the send's own `message_metadata` is the report's `metadata`).
     pub message_metadata: Option<String>,
     pub correlation_id: Option<String>,
     /// A per-message `callback_url` that replaces the webhooks for its delivery reports, with
@@ -31,7 +32,7 @@ pub(crate) struct Override {
 /// The `callback_url` of a send, with the app's `secret_for_overridden_callback_urls`.
 pub(crate) fn override_for(ctx: &Ctx, app_id: &str, url: Option<String>) -> Option<Override> {
     let url = url.filter(|u| !u.is_empty())?;
-    let secret = ctx.p.conv.apps.get(app_id).and_then(|a| {
+    let secret = ctx.p.conv().apps.get(app_id).and_then(|a| {
         a.callback_settings
             .as_ref()?
             .secret_for_overridden_callback_urls
@@ -65,7 +66,7 @@ pub(crate) fn emit(
 
         None => ctx
             .p
-            .conv
+            .conv()
             .webhooks
             .values()
             .filter(|w| {
@@ -119,7 +120,7 @@ pub(crate) fn emit(
 /// A project-wide change (contacts): every app's webhooks hear of it.
 pub(crate) fn emit_to_all_apps(ctx: &mut Ctx, trigger: &'static str, payload: impl Serialize) {
     let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
-    let apps: Vec<String> = ctx.p.conv.apps.keys().cloned().collect();
+    let apps: Vec<String> = ctx.p.conv().apps.keys().cloned().collect();
     for app in apps {
         emit(ctx, &app, trigger, &payload, &Meta::default());
     }

@@ -11,13 +11,13 @@ use crate::types;
 fn settings_reply(ctx: &Ctx) -> Result<Reply, ApiFailure> {
     Reply::json(&types::ProjectSettingsResponse {
         project_id: Some(ctx.p.id.clone()),
-        settings: ctx.p.conv.settings.clone(),
+        settings: ctx.p.conv().settings.clone(),
     })
 }
 
 fn current_settings<'a>(ctx: &'a Ctx) -> Result<&'a types::ProjectSettings, ApiFailure> {
     ctx.p
-        .conv
+        .conv()
         .settings
         .as_ref()
         .ok_or_else(|| ApiFailure::new(404, format!("project {} has no settings", ctx.p.id)))
@@ -29,7 +29,7 @@ fn check_settings(ctx: &Ctx, s: &types::ProjectSettings) -> Result<(), ApiFailur
         .contact_settings
         .as_ref()
         .and_then(|c| c.unified_contact_id_enabled);
-    let n = conflicts(&ctx.p.conv).len();
+    let n = conflicts(ctx.p.conv()).len();
     if unified == Some(true) && n > 0 {
         return Err(ApiFailure::precondition(format!(
             "resolve the {n} identity conflicts (contacts:identityConflicts) before enabling Unified Contact ID"
@@ -44,7 +44,7 @@ pub(crate) fn get(ctx: &mut Ctx, _: &Req) -> Result<Reply, ApiFailure> {
 }
 
 pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
-    if ctx.p.conv.settings.is_some() {
+    if ctx.p.conv().settings.is_some() {
         return Err(ApiFailure::precondition(format!(
             "project {} already has settings",
             ctx.p.id
@@ -52,19 +52,19 @@ pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     }
     let s: types::ProjectSettings = req.json()?;
     check_settings(ctx, &s)?;
-    ctx.p.conv.settings = Some(s);
+    ctx.p.conv_mut().settings = Some(s);
     settings_reply(ctx)
 }
 
 pub(crate) fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let s = patch::apply(current_settings(ctx)?, req)?;
     check_settings(ctx, &s)?;
-    ctx.p.conv.settings = Some(s);
+    ctx.p.conv_mut().settings = Some(s);
     settings_reply(ctx)
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, _: &Req) -> Result<Reply, ApiFailure> {
     current_settings(ctx)?;
-    ctx.p.conv.settings = None;
+    ctx.p.conv_mut().settings = None;
     Reply::empty()
 }

@@ -1,11 +1,18 @@
-//! Transcoding: an app message in each channel's own format, deterministically (shaped like
-//! each channel's API, not byte-exact to what Sinch sends); nothing is sent.
+//! Transcoding: an app message in each channel's own format; nothing is sent. Omni templates
+//! are resolved from the project's templates first, and a message's explicit channel messages
+//! win. WhatsApp gets the documented request shapes ([`super::whatsapp`]); the other channels
+//! a deterministic shape like their API's (not byte-exact to what Sinch sends).
 
+use super::messages::APP_MESSAGE_KINDS;
 use crate::fake::core::ctx::Ctx;
 use crate::fake::core::reply::{ApiFailure, Reply};
 use crate::fake::core::request::Req;
 use crate::types::{self, ConversationChannel as Channel};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// What the API writes for the recipient when the request names none.
+const NO_RECIPIENT: &str = "{{to}}";
 
 /// The message as plain text, as an SMS would carry it.
 fn plain_text(m: &types::AppMessage) -> String {
@@ -81,21 +88,14 @@ fn plain_text(m: &types::AppMessage) -> String {
     }
 }
 
-/// The message in the channel's own format: deterministic and shaped like the channel's API
-/// (not byte-exact to what Sinch sends).
-fn transcode_for(channel: &Channel, m: &types::AppMessage, to: Option<&str>) -> String {
-    let text = plain_text(m);
+/// The message in the channel's own format.
+fn transcode_for(channel: &Channel, message: &Value, to: &str) -> String {
+    let m: types::AppMessage = serde_json::from_value(message.clone()).unwrap_or_default();
+    let text = plain_text(&m);
     let media = m.media_message.as_ref().map(|x| x.url.clone());
     let v = match channel {
         Channel::Sms | Channel::Mms => return text,
-        Channel::Whatsapp => match media {
-            Some(url) => {
-                json!({"messaging_product": "whatsapp", "to": to, "type": "image", "image": {"link": url}})
-            }
-            None => {
-                json!({"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": text}})
-            }
-        },
+        Channel::Whatsapp => return super::whatsapp::transcode(to, message, &text),
         Channel::Messenger | Channel::Instagram => match media {
             Some(url) => {
                 json!({"recipient": {"id": to}, "message": {"attachment": {"type": "image", "payload": {"url": url}}}})
@@ -109,6 +109,71 @@ fn transcode_for(channel: &Channel, m: &types::AppMessage, to: Option<&str>) -> 
     v.to_string()
 }
 
+/// `${name}` placeholders in every string of `v`, filled from `parameters`.
+fn fill(v: &mut Value, parameters: &HashMap<String, String>) {
+    match v {
+        Value::String(text) if text.contains("${") => {
+            for (k, value) in parameters {
+                *text = text.replace(&format!("${{{k}}}"), value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| fill(i, parameters)),
+        Value::Object(fields) => fields.values_mut().for_each(|f| fill(f, parameters)),
+        _ => {}
+    }
+}
+
+/// An omni template resolved as a send would use it: the translation's message with its
+/// variables filled, and each channel's override as a channel template message. `None` when
+/// the message is not an omni template.
+type Resolved = (Value, HashMap<String, Value>);
+
+fn resolve(ctx: &Ctx, m: &types::AppMessage) -> Result<Option<Resolved>, ApiFailure> {
+    let Some(reference) = m
+        .template_message
+        .as_ref()
+        .and_then(|t| t.omni_template.as_ref())
+    else {
+        return Ok(None);
+    };
+    let translation = super::channels::translation(ctx, reference).map_err(|code| {
+        let why = code.as_str();
+        ApiFailure::bad_request(format!("template {}: {why}", reference.template_id))
+    })?;
+    let json =
+        serde_json::to_value(translation).map_err(|e| ApiFailure::internal(e.to_string()))?;
+    let kinds: Map<String, Value> = APP_MESSAGE_KINDS
+        .iter()
+        .filter_map(|k| json.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect();
+    let mut message = Value::Object(kinds);
+    fill(&mut message, &reference.parameters);
+    let overrides = translation
+        .channel_template_overrides
+        .iter()
+        .filter_map(|(channel, o)| {
+            let o = serde_json::to_value(o).ok()?;
+            let mut r = o.get("template_reference")?.clone();
+            let mut parameters = r
+                .get("parameters")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let mappings = o.get("parameter_mappings").and_then(Value::as_object);
+            for (key, from) in mappings.into_iter().flatten() {
+                if let Some(v) = from.as_str().and_then(|f| reference.parameters.get(f)) {
+                    parameters.insert(key.clone(), Value::String(v.clone()));
+                }
+            }
+            r["parameters"] = Value::Object(parameters);
+            let channel = serde_json::to_value(channel).ok()?.as_str()?.to_owned();
+            let message = json!({"template_message": {"channel_template": {channel.clone(): r}}});
+            Some((channel, message))
+        })
+        .collect();
+    Ok(Some((message, overrides)))
+}
+
 pub(crate) fn transcode(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let r: types::TranscodeMessageRequest = req.json()?;
     super::apps::app(ctx, &r.app_id)?;
@@ -118,14 +183,34 @@ pub(crate) fn transcode(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
             "channels must name at least one channel",
         ));
     }
-    let out: serde_json::Map<String, Value> = r
+    let to =
+        r.to.as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or(NO_RECIPIENT);
+    let sent =
+        serde_json::to_value(&r.app_message).map_err(|e| ApiFailure::internal(e.to_string()))?;
+    let (message, overrides) =
+        resolve(ctx, &r.app_message)?.unwrap_or_else(|| (sent.clone(), HashMap::new()));
+    let out: Map<String, Value> = r
         .channels
         .iter()
         .map(|c| {
-            (
-                c.as_str().to_owned(),
-                transcode_for(c, &r.app_message, r.to.as_deref()).into(),
-            )
+            let key = c.as_str();
+            let explicit = sent
+                .get("explicit_channel_message")
+                .and_then(|e| e.get(key))
+                .and_then(Value::as_str);
+            let transcoded = match explicit {
+                Some(raw) => raw.to_owned(),
+                None => {
+                    let omni = sent
+                        .get("explicit_channel_omni_message")
+                        .and_then(|e| e.get(key));
+                    let m = omni.or_else(|| overrides.get(key)).unwrap_or(&message);
+                    transcode_for(c, m, to)
+                }
+            };
+            (key.to_owned(), Value::String(transcoded))
         })
         .collect();
     let resp: types::TranscodeMessageResponse =

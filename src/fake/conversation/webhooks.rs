@@ -37,7 +37,7 @@ fn check(ctx: &Ctx, w: &types::Webhook, except: Option<&str>) -> Result<(), ApiF
     }
     let others = ctx
         .p
-        .conv
+        .conv()
         .webhooks
         .values()
         .filter(|x| x.app_id == w.app_id && x.id.as_deref() != except);
@@ -76,7 +76,7 @@ fn answer(w: &types::Webhook) -> Result<Reply, ApiFailure> {
 }
 
 fn webhook<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a types::Webhook, ApiFailure> {
-    found(&ctx.p.conv.webhooks, "webhook", id)
+    found(&ctx.p.conv().webhooks, "webhook", id)
 }
 
 pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
@@ -86,7 +86,7 @@ pub(crate) fn create(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     w.id = Some(id.clone());
     w.target_type.get_or_insert(types::WebhookTargetType::Http);
     w.secret.get_or_insert_with(String::new);
-    ctx.p.conv.webhooks.insert(id, w.clone());
+    ctx.p.conv_mut().webhooks.insert(id, w.clone());
     answer(&w)
 }
 
@@ -95,7 +95,7 @@ pub(crate) fn list(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     app(ctx, app_id)?;
     let webhooks: Vec<serde_json::Value> = ctx
         .p
-        .conv
+        .conv()
         .webhooks
         .values()
         .filter(|w| w.app_id == app_id)
@@ -114,13 +114,13 @@ pub(crate) fn update(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     w.id = Some(id.to_owned());
     // The target rules hold after an update too; a webhook may move to another app.
     check(ctx, &w, Some(id))?;
-    ctx.p.conv.webhooks.insert(id.to_owned(), w.clone());
+    ctx.p.conv_mut().webhooks.insert(id.to_owned(), w.clone());
     answer(&w)
 }
 
 pub(crate) fn delete(ctx: &mut Ctx, req: &Req) -> Result<Reply, ApiFailure> {
     let id = req.path("webhook_id");
     webhook(ctx, id)?;
-    ctx.p.conv.webhooks.remove(id);
+    ctx.p.conv_mut().webhooks.remove(id);
     Reply::empty()
 }

@@ -108,7 +108,8 @@ impl Tokens {
     }
 
     /// Checks an API call's credentials for `project`.
-    /// `bearer_only` services (the Batch API) refuse Basic credentials, valid or not.
+    /// `bearer_only` services (see [`super::service::ServiceDef`]) refuse Basic credentials, valid
+    /// or not.
     pub fn authorize(
         &self,
         now: Duration,

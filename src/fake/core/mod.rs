@@ -1,6 +1,7 @@
-//! The fake's core, shared by every service: the HTTP server and the path each call takes,
-//! the API documents it checks requests against, credentials, the project rate limit, the
-//! clock and timed work, callback delivery, fault plans and the request log.
+//! The fake's core, shared by every service and naming none: the HTTP server and the path
+//! each call takes, the API documents it checks requests against, credentials, the project
+//! rate limit, the clock and timed work, callback delivery, fault plans and the request log.
+//! Services register themselves ([`service::ServiceDef`]).
 
 pub(crate) mod auth;
 pub(crate) mod callbacks;
@@ -15,5 +16,6 @@ pub(crate) mod reply;
 pub(crate) mod request;
 pub(crate) mod schema;
 pub(crate) mod server;
+pub(crate) mod service;
 pub(crate) mod state;
 pub(crate) mod timers;

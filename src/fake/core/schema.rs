@@ -7,31 +7,30 @@ use super::check::{Compiled, Id, Ty};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
-/// The documents as `build.rs` wrote them: `{"conversation": .., "templates": .., "batch": ..}`,
+/// The documents as `build.rs` wrote them, one key per document (`{"<name>": <document>}`),
 /// before the client's normalisation (limits kept, paths whole).
 const DOCUMENTS: &str = include_str!(concat!(env!("OUT_DIR"), "/fake_spec.json"));
 
-/// Which API document (and so which service) an operation belongs to.
+/// Which API document (and so which service) an operation belongs to: the document's key
+/// (its file name without `.yaml`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Service {
-    Conversation,
-    Templates,
-    Batch,
-}
+pub(crate) struct Service(pub &'static str);
 
 impl Service {
-    pub const ALL: [Service; 3] = [Service::Conversation, Service::Templates, Service::Batch];
+    /// Every document `build.rs` wrote, in its order.
+    fn all() -> impl Iterator<Item = Service> {
+        let docs = documents().as_object().expect("build.rs writes an object");
+        docs.keys().map(|k| Service(k.as_str()))
+    }
 
-    fn key(self) -> &'static str {
-        match self {
-            Service::Conversation => "conversation",
-            Service::Templates => "templates",
-            Service::Batch => "batch",
-        }
+    /// The document a `$ref` names by file (`conversation.yaml#/...`), if it is one of them.
+    fn of_file(file: &str) -> Option<Service> {
+        let stem = file.rsplit('/').next()?.strip_suffix(".yaml")?;
+        Service::all().find(|s| s.0 == stem)
     }
 
     fn doc(self) -> &'static Value {
-        &documents()[self.key()]
+        &documents()[self.0]
     }
 }
 
@@ -83,7 +82,7 @@ impl Operation {
     }
 }
 
-/// The operations of the three documents and their compiled schemas.
+/// The operations of every document and their compiled schemas.
 struct Catalog {
     operations: Vec<Operation>,
     schemas: Compiled,
@@ -93,8 +92,7 @@ fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
         let mut schemas = Compiled::default();
-        let operations = Service::ALL
-            .into_iter()
+        let operations = Service::all()
             .flat_map(|s| read_operations(s, &mut schemas))
             .collect();
         Catalog {
@@ -104,7 +102,7 @@ fn catalog() -> &'static Catalog {
     })
 }
 
-/// Every operation of the three documents.
+/// Every operation of every document.
 pub(crate) fn operations() -> &'static [Operation] {
     &catalog().operations
 }
@@ -183,7 +181,7 @@ fn read_operations(service: Service, schemas: &mut Compiled) -> Vec<Operation> {
     out
 }
 
-/// Follows `$ref`s (local, or `conversation.yaml#/...` from the other documents) to a schema,
+/// Follows `$ref`s (local, or `<document>.yaml#/...` into another document) to a schema,
 /// parameter or request body.
 fn resolve(service: Service, v: &'static Value) -> &'static Value {
     resolve_in(service, v).1
@@ -195,8 +193,8 @@ fn resolve_in(mut service: Service, mut v: &'static Value) -> (Service, &'static
             return (service, v);
         };
         let (file, pointer) = r.split_once('#').unwrap_or(("", r));
-        if file.starts_with("conversation") {
-            service = Service::Conversation;
+        if let Some(other) = Service::of_file(file) {
+            service = other;
         }
         match service.doc().pointer(pointer) {
             Some(target) => v = target,

@@ -11,6 +11,7 @@ use super::limits::Bucket;
 use super::reply::{ApiFailure, Reply};
 use super::request::Req;
 use super::schema::{self, Location, Operation, Service};
+use super::service::ServiceDef;
 use super::state::{Shared, Store};
 use super::timers;
 use super::{auth::Tokens, clock::Clock};
@@ -35,11 +36,10 @@ use tokio::sync::{watch, Notify};
 /// changes anything; an `Err` drops its effects.
 pub(crate) type Handler = fn(&mut Ctx, &Req) -> Result<Reply, ApiFailure>;
 
-/// Where the Batch API is served: its paths overlap the Conversation API's (both have
-/// `GET /v1/projects/{project_id}/messages`), and in production it has a host of its own.
-pub(crate) const BATCH_PREFIX: &str = "/batch";
-
-pub(crate) async fn start(cfg: Config) -> crate::Result<Arc<Shared>> {
+pub(crate) async fn start(
+    cfg: Config,
+    services: &'static [ServiceDef],
+) -> crate::Result<Arc<Shared>> {
     let listener = TcpListener::bind(cfg.addr)
         .await
         .map_err(|e| Error::Config(format!("the fake could not bind {}: {e}", cfg.addr)))?;
@@ -61,8 +61,9 @@ pub(crate) async fn start(cfg: Config) -> crate::Result<Arc<Shared>> {
         tokens: Tokens::new(&cfg),
         clock: Clock::new(cfg.manual_clock),
         cfg,
+        services,
         addr,
-        store: Mutex::new(Store::default()),
+        store: Mutex::new(Store::new(services)),
         limits,
         faults: Faults::default(),
         log: Log::default(),
@@ -90,15 +91,16 @@ type Group = Vec<(Option<&'static str>, &'static Operation, Handler)>;
 fn router(shared: Arc<Shared>) -> Router {
     let mut groups: BTreeMap<(Service, String, String), Group> = BTreeMap::new();
     for op in schema::operations() {
-        let Some(handler) = fake::handler(op.service, &op.id) else {
+        let Some(handler) = handler(shared.services, op) else {
             continue;
         };
         let (path, suffix) = axum_path(&op.path);
         let key = (op.service, path, op.method.to_string());
         groups.entry(key).or_default().push((suffix, op, handler));
     }
-    let mut api = Router::new();
-    let mut batch = Router::new();
+    // One router per prefix: services whose paths overlap are served under prefixes of their
+    // own (in production they have hosts of their own).
+    let mut routers: BTreeMap<&'static str, Router<Arc<Shared>>> = BTreeMap::new();
     for ((service, path, method), group) in groups {
         let filter = MethodFilter::try_from(method.parse::<Method>().expect("a method"))
             .expect("the documents use standard methods");
@@ -110,17 +112,24 @@ fn router(shared: Arc<Shared>) -> Router {
                 async move { call(state, group, params, req).await }
             },
         );
-        match service {
-            Service::Batch => batch = batch.route(&path, route),
-            _ => api = api.route(&path, route),
-        }
+        let prefix = ServiceDef::find(shared.services, service.0).map_or("", |s| s.prefix);
+        let router = routers.remove(prefix).unwrap_or_default();
+        routers.insert(prefix, router.route(&path, route));
+    }
+    let mut api = routers.remove("").unwrap_or_default();
+    for (prefix, router) in routers {
+        api = api.nest(prefix, router);
     }
     api.route(TOKEN_PATH, axum::routing::any(token))
-        .nest(BATCH_PREFIX, batch)
         .nest("/_fake", fake::control::routes())
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)
         .with_state(shared)
+}
+
+/// The handler of `op` in the service whose document holds it, if the fake answers it.
+pub(crate) fn handler(services: &'static [ServiceDef], op: &Operation) -> Option<Handler> {
+    (ServiceDef::find(services, op.service.0)?.handler)(&op.id)
 }
 
 /// The document's path in axum's syntax, and the colon verb that follows a parameter.
@@ -309,7 +318,8 @@ async fn run(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let authorization = header(headers, header::AUTHORIZATION);
-    let bearer_only = op.service == Service::Batch;
+    let bearer_only =
+        ServiceDef::find(shared.services, op.service.0).is_some_and(|s| s.bearer_only);
     let now = shared.clock.elapsed();
     if let Err(f) = shared
         .tokens

@@ -1,5 +1,5 @@
-//! What every part of the fake shares, and the store: one state per project, each service's
-//! part in its own module.
+//! What every part of the fake shares, and the store: one state per project, made of the
+//! parts the registered services keep (the core knows none of them).
 
 use super::auth::Tokens;
 use super::callbacks::Outbox;
@@ -7,8 +7,10 @@ use super::clock::Clock;
 use super::faults::Faults;
 use super::inspect::Log;
 use super::limits::Bucket;
+use super::service::ServiceDef;
 use super::timers::Timers;
-use crate::fake::{batch, conversation, templates, Config};
+use crate::fake::Config;
+use std::any::Any;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
@@ -17,6 +19,8 @@ use tokio::sync::watch;
 /// Everything the server, its background tasks and the [`crate::fake::Fake`] handle share.
 pub(crate) struct Shared {
     pub cfg: Config,
+    /// The services served, each with its part of a project's state.
+    pub services: &'static [ServiceDef],
     pub addr: SocketAddr,
     pub store: Mutex<Store>,
     /// One request bucket per project.
@@ -66,8 +70,8 @@ impl Shared {
         self.shutdown.send_replace(true);
     }
 
-    /// Nothing is scheduled (no queued message, pending report or batch; with a manual clock,
-    /// nothing due yet) and every callback was delivered or given up on.
+    /// No timed work is waiting (with a manual clock: none is due yet) and every callback was
+    /// delivered or given up on.
     pub fn is_idle(&self) -> bool {
         let scheduled = if self.clock.is_manual() {
             self.timers.due_by(self.clock.elapsed())
@@ -80,13 +84,21 @@ impl Shared {
 
 /// All projects, and the id generator (ULIDs, monotonic even within one millisecond, so ids
 /// sort in creation order).
-#[derive(Default)]
 pub(crate) struct Store {
     pub projects: HashMap<String, Project>,
     ids: ulid::Generator,
+    services: &'static [ServiceDef],
 }
 
 impl Store {
+    pub fn new(services: &'static [ServiceDef]) -> Self {
+        Store {
+            projects: HashMap::new(),
+            ids: ulid::Generator::new(),
+            services,
+        }
+    }
+
     pub fn project(&mut self, id: &str) -> &mut Project {
         self.split(id).0
     }
@@ -95,28 +107,48 @@ impl Store {
     pub fn split(&mut self, id: &str) -> (&mut Project, &mut ulid::Generator) {
         // Looked up before it is created: no key is allocated on the hot path.
         if !self.projects.contains_key(id) {
-            self.projects.insert(id.to_owned(), Project::new(id));
+            let project = Project::new(id, self.services);
+            self.projects.insert(id.to_owned(), project);
         }
         let project = self.projects.get_mut(id).expect("inserted above");
         (project, &mut self.ids)
     }
 }
 
-/// One project's resources, per service.
+/// One project's resources: the part of each registered service, created with the project.
 pub(crate) struct Project {
     pub id: String,
-    pub conv: conversation::State,
-    pub templates: templates::State,
-    pub batch: batch::State,
+    parts: Vec<Box<dyn Any + Send>>,
 }
 
 impl Project {
-    fn new(id: &str) -> Self {
+    fn new(id: &str, services: &[ServiceDef]) -> Self {
         Project {
             id: id.to_owned(),
-            conv: Default::default(),
-            templates: Default::default(),
-            batch: Default::default(),
+            parts: services.iter().map(|s| (s.state)()).collect(),
         }
     }
+
+    /// The part of type `T` a service registered (a short scan: there are a few services).
+    pub fn part<T: Any>(&self) -> &T {
+        self.parts
+            .iter()
+            .find_map(|p| p.downcast_ref::<T>())
+            .unwrap_or_else(|| unregistered::<T>())
+    }
+
+    /// See [`Self::part`].
+    pub fn part_mut<T: Any>(&mut self) -> &mut T {
+        self.parts
+            .iter_mut()
+            .find_map(|p| p.downcast_mut::<T>())
+            .unwrap_or_else(|| unregistered::<T>())
+    }
+}
+
+fn unregistered<T>() -> ! {
+    panic!(
+        "no registered service keeps a {} per project",
+        std::any::type_name::<T>()
+    )
 }
