@@ -92,7 +92,7 @@ usage: cargo xtask semver-proof
 
 Proves that update-spec's semver verdicts hold for the generated crate: applies the additive
 change in xtask/semver-proof.yaml to a copy of this crate's spec/, builds the rustdoc JSON of this
-checkout and of the copy (in the workspace's target directory, features fake,axum), and runs
+checkout and of the copy (in the workspace's target directory, with the docs.rs features), and runs
 cargo-semver-checks (installed separately: cargo install cargo-semver-checks --locked) both ways
 with --release-type minor. The change must pass; undone, it must fail with each lint the plan
 lists; update-spec's classifier must call them minor and major.

@@ -376,9 +376,34 @@ pub fn run_rustdoc(real: std::ffi::OsString) -> std::process::ExitCode {
     }
 }
 
+/// The features docs.rs documents (`[package.metadata.docs.rs] features = [..]`): the public API.
+pub fn docs_rs_features(manifest: &str) -> Vec<String> {
+    let Some(table) = manifest.split("\n[package.metadata.docs.rs]\n").nth(1) else {
+        return vec![];
+    };
+    let table = table.split("\n[").next().unwrap_or_default();
+    table
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("features"))
+        .and_then(|l| l.trim_start().strip_prefix('='))
+        .map(|list| {
+            list.trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+                .map(|f| f.trim().trim_matches('"').to_string())
+                .filter(|f| !f.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Builds the crate's rustdoc JSON as cargo-semver-checks does (its flags) with the docs.rs
 /// features, and moves it to `json`. Cargo runs this binary as rustdoc (see [`run_rustdoc`]).
 fn rustdoc_json(manifest: &Path, target: &Path, json: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| format!("reading {}: {e}", manifest.display()))?;
+    let features = docs_rs_features(&text).join(",");
     let me = std::env::current_exe().map_err(|e| format!("finding xtask's binary: {e}"))?;
     let real = std::env::var_os("RUSTDOC").unwrap_or_else(|| "rustdoc".into());
     let status = Command::new("cargo")
@@ -393,7 +418,7 @@ fn rustdoc_json(manifest: &Path, target: &Path, json: &Path) -> Result<(), Strin
             "-p",
             "sinch-conversation",
         ])
-        .args(["--features", "fake,axum", "--manifest-path"])
+        .args(["--features", &features, "--manifest-path"])
         .arg(manifest)
         .arg("--target-dir")
         .arg(target)
@@ -544,6 +569,18 @@ mod tests {
             assert!(e.contains("exit Some(101)"), "{e}");
             assert!(judge(None, report, expect).is_err());
         }
+    }
+
+    #[test]
+    fn docs_rs_features_are_read_from_the_manifest() {
+        let manifest = "[package]\nname = \"x\"\n\n[package.metadata.docs.rs]\n\
+                        rustdoc-args = [\"--cfg\", \"docsrs\"]\nfeatures = [\"fake\", \"axum\",\"redis\"]\n\n\
+                        [features]\nfeatures = [\"not\", \"these\"]\n";
+        assert_eq!(docs_rs_features(manifest), ["fake", "axum", "redis"]);
+        assert!(docs_rs_features("[package]\nname = \"x\"\n").is_empty());
+        let real =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"));
+        assert!(docs_rs_features(&real.unwrap()).contains(&"fake".to_string()));
     }
 
     #[test]
