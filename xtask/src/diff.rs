@@ -395,18 +395,19 @@ pub(crate) fn properties(s: &Value) -> BTreeMap<String, &Value> {
     out
 }
 
+/// The strings of a YAML list (`required`, `tags`); nothing when it is not one.
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Required properties of an object schema, including those of inline `allOf` members.
 pub(crate) fn required(s: &Value) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = s
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut out: BTreeSet<String> = strings(s.get("required")).into_iter().collect();
     for member in s
         .get("allOf")
         .and_then(Value::as_array)

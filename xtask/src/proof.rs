@@ -43,16 +43,7 @@ impl Plan {
                 )),
             })
             .collect::<Result<_, _>>()?;
-        let undo_lints = v
-            .get("undo_lints")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let undo_lints = diff::strings(v.get("undo_lints"));
         Ok(Plan {
             additive,
             undo_lints,

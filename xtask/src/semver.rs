@@ -139,17 +139,7 @@ impl Side {
                     schema_refs(raw, r, &mut output_roots);
                 }
             }
-            let op_tags = op
-                .get("tags")
-                .and_then(Value::as_array)
-                .map(|t| {
-                    t.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            tags.insert(id, op_tags);
+            tags.insert(id, crate::diff::strings(op.get("tags")));
         }
         // Path-level parameters.
         for item in raw
