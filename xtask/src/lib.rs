@@ -12,6 +12,11 @@ pub mod spec;
 #[path = "../../codegen/normalize.rs"]
 mod normalize;
 
+/// The build's renderer of open enums and unions: their variant names.
+#[allow(dead_code)]
+#[path = "../../codegen/render.rs"]
+mod render;
+
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -92,8 +92,8 @@ struct Side {
     inputs: BTreeSet<String>,
     /// Component schemas reachable from success responses (and callbacks).
     outputs: BTreeSet<String>,
-    /// Rust names of the open enums.
-    open_enums: BTreeSet<String>,
+    /// The open enums by Rust name: their values in document order.
+    open_enums: BTreeMap<String, Vec<String>>,
     /// Open unions by Rust name: their (tag value, variant type) pairs.
     unions: BTreeMap<String, BTreeSet<(String, String)>>,
     /// Builders of the operations that get `pages()` / `items()` streams.
@@ -157,7 +157,11 @@ impl Side {
         Side {
             inputs: closure(raw, input_roots),
             outputs: closure(raw, output_roots),
-            open_enums: found.open_enums.iter().map(|e| e.name.clone()).collect(),
+            open_enums: found
+                .open_enums
+                .iter()
+                .map(|e| (e.name.clone(), e.values.clone()))
+                .collect(),
             unions: found
                 .tagged_unions
                 .iter()
@@ -176,7 +180,7 @@ impl Side {
         let schema = match site {
             EnumSite::Schema(name) => {
                 let rust = normalize::rust_name(name);
-                return self.open_enums.contains(&rust).then_some(rust);
+                return self.open_enums.contains_key(&rust).then_some(rust);
             }
             EnumSite::Property(schema, prop) => self
                 .normalized
@@ -205,7 +209,18 @@ impl Side {
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix("#/components/schemas/"))?;
         let rust = normalize::rust_name(target);
-        self.open_enums.contains(&rust).then_some(rust)
+        self.open_enums.contains_key(&rust).then_some(rust)
+    }
+
+    /// Each value's variant name in an open enum, as the build names them.
+    fn variants(&self, rust: &str) -> BTreeMap<String, String> {
+        let mut used = BTreeSet::new();
+        self.open_enums
+            .get(rust)
+            .into_iter()
+            .flatten()
+            .map(|v| (v.clone(), crate::render::variant_ident(v, &mut used)))
+            .collect()
     }
 }
 
@@ -585,6 +600,22 @@ impl Rules {
                     )),
                 )),
                 _ => {}
+            }
+        }
+        for rust in self.old.open_enums.keys() {
+            let after = self.new.variants(rust);
+            for (value, before) in self.old.variants(rust) {
+                match after.get(&value) {
+                    Some(now) if *now != before => out.push((
+                        format!("~ {rust}::{before}: variant of {value:?} -> {rust}::{now}"),
+                        major(format!(
+                            "a new value takes the variant name of {value:?} (names are made \
+                             in document order): code that names `{rust}::{before}` now \
+                             means another value"
+                        )),
+                    )),
+                    _ => {}
+                }
             }
         }
         for b in self.old.paged.difference(&self.new.paged) {
@@ -968,6 +999,24 @@ mod tests {
         assert_level(&c, Level::Minor, &["open enum `ReqKind`"]);
         let c = one(|s| s["Channel"]["enum"] = json!(["SMS"]));
         assert_level(&c, Level::Major, &["variant of `Channel` is gone"]);
+        // A new value whose variant name clashes with an existing one, declared before it,
+        // takes that name (`Rcs`), and the old value becomes `Rcs2`.
+        let mut start = base_schemas();
+        start["Channel"]["enum"] = json!(["SMS", "rcs"]);
+        let mut end = start.clone();
+        end["Channel"]["enum"] = json!(["SMS", "RCS", "rcs"]);
+        let d = diff(&doc(start.clone()), &doc(end));
+        assert_level(&d.enum_values[0], Level::Minor, &[]);
+        assert_eq!(
+            d.generated[0].text,
+            "~ Channel::Rcs: variant of \"rcs\" -> Channel::Rcs2"
+        );
+        assert_level(&d.generated[0], Level::Major, &["now means another value"]);
+        // Declared after it, the new value gets `...2` and nothing is renamed.
+        let mut end = start.clone();
+        end["Channel"]["enum"] = json!(["SMS", "rcs", "RCS"]);
+        let d = diff(&doc(start), &doc(end));
+        assert_eq!(d.level(), Some(Level::Minor), "{d}");
         // An integer enum is not made open.
         let mut start = base_schemas();
         start["Prio"] = json!({"type": "integer", "enum": [1, 2]});
