@@ -100,7 +100,8 @@ change in xtask/semver-proof.yaml to a copy of this crate's spec/, builds the ru
 checkout and of the copy (in the workspace's target directory, with the docs.rs features), and runs
 cargo-semver-checks (installed separately: cargo install cargo-semver-checks --locked) both ways
 with --release-type minor. The change must pass; undone, it must fail with each lint the plan
-lists; update-spec's classifier must call them minor and major.
+lists; update-spec's classifier must call them minor and major. On a failure the two JSON files
+stay in target/semver-proof/.
 
 Exit codes: 0 proven, 1 an expectation failed, 2 error (no cargo-semver-checks, a build failed).";
 

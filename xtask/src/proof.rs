@@ -249,7 +249,8 @@ pub fn run(root: &Path, out: &mut dyn Write) -> Result<bool, String> {
         }
     }
 
-    let _ = std::fs::remove_dir_all(&copy);
+    // The copy always goes; the two JSON files (60 MB each) stay only to look into a failure.
+    let _ = std::fs::remove_dir_all(if ok { &work } else { &copy });
     say(
         out,
         format!(
