@@ -992,3 +992,29 @@ fn each_change_states_its_impact_and_the_update_its_verdict() {
         assert!(out.contains(line), "{line}\n{out}");
     }
 }
+
+/// The other task's usage, and unknown tasks or arguments refused before any work.
+#[test]
+fn semver_proof_usage_and_bad_invocations() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["semver-proof", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("usage: cargo xtask semver-proof"));
+    let o = run(&["semver-proof", "--keep"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("takes no arguments"), "{}", stderr(&o));
+    let o = run(&["no-such-task"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown task"), "{}", stderr(&o));
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("cargo xtask update-spec")
+            && stdout(&o).contains("cargo xtask semver-proof")
+    );
+}
