@@ -4,8 +4,10 @@
 //! types with (codegen/bundle.rs) -> normalisation (codegen/normalize.rs) -> openapiv3 ->
 //! progenitor (builder style, one trait per tag, our hooks) -> `Debug` without secrets
 //! (codegen/redact.rs) -> dates read by our RFC 3339 reader (codegen/dates.rs) -> the message
-//! types' optional kinds boxed (codegen/boxed.rs) -> each operation's builder rewritten for the
-//! hot path (codegen/calls.rs) -> our open enums and tagged unions placed in `mod types` ->
+//! types' optional kinds boxed (codegen/boxed.rs) -> structs `#[non_exhaustive]`, with `with_*`
+//! setters and required-field companions (codegen/construct.rs) -> each operation's builder
+//! rewritten for the hot path (codegen/calls.rs) -> the operation traits sealed
+//! (codegen/seal.rs) -> our open enums and tagged unions placed in `mod types` ->
 //! prettyplease -> $OUT_DIR/<file>, included by src/generated.rs.
 
 #[path = "codegen/boxed.rs"]
@@ -14,6 +16,8 @@ mod boxed;
 mod bundle;
 #[path = "codegen/calls.rs"]
 mod calls;
+#[path = "codegen/construct.rs"]
+mod construct;
 #[path = "codegen/dates.rs"]
 mod dates;
 #[path = "codegen/normalize.rs"]
@@ -22,6 +26,8 @@ mod normalize;
 mod redact;
 #[path = "codegen/render.rs"]
 mod render;
+#[path = "codegen/seal.rs"]
+mod seal;
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use serde_json::Value;
@@ -147,6 +153,8 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
             );
         }
     }
+    let shaped = construct::shape_types(&mut file.items);
+    assert!(shaped.structs > 0, "{name}: no structs shaped: {shaped:?}");
     let mut rewritten = calls::rewrite_builders(&mut file.items);
     assert!(
         rewritten.sends == spec.operations().count(),
@@ -179,16 +187,10 @@ fn generate(doc: &Doc, mut spec: Value, shared: &[String]) -> Option<String> {
         });
     }
 
-    // The operation traits alone, so one prelude can hold every service's without three
-    // `Client`s colliding.
-    let traits: Vec<syn::Ident> = file
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Trait(t) if t.ident.to_string().ends_with("Ext") => Some(t.ident.clone()),
-            _ => None,
-        })
-        .collect();
+    // The operation traits, sealed; alone in `ext`, so one prelude can hold every service's
+    // without three `Client`s colliding.
+    let traits = seal::seal_traits(&mut file.items);
+    assert!(!traits.is_empty(), "{name}: no operation traits");
     let prefix = &found.path_prefix;
     let params = &found.prefix_params;
     let extra: syn::File = syn::parse_quote! {

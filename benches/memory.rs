@@ -116,6 +116,7 @@ async fn run(
 fn client(url: &str) -> Client {
     Client::builder()
         .project_id("bench")
+        .region(Region::Us)
         .base_url(url)
         .credentials(Credentials::basic("key", "secret"))
         .build()

@@ -583,6 +583,7 @@ fn main() {
         let build = |credentials: Credentials| {
             Client::builder()
                 .project_id("bench")
+                .region(Region::Us)
                 .base_url(&url)
                 .auth_url(format!("{url}/oauth2/token"))
                 .credentials(credentials)
@@ -609,10 +610,10 @@ fn main() {
             .http_client(http.clone())
             .build()
             .unwrap();
-        let contact: types::ContactCreateRequest = serde_json::from_value(serde_json::json!({
-            "channel_identities": [{"channel": "SMS", "identity": "+15550000000"}], "language": "EN_US"
-        }))
-        .unwrap();
+        let contact = types::ContactCreateRequest::new(
+            [types::ChannelIdentity::new(ConversationChannel::Sms, "+15550000000")],
+            types::ContactLanguage::EnUs,
+        );
         let contact = fake_client
             .contact_create_contact()
             .body(contact)

@@ -10,7 +10,7 @@
 //! and the fake sharing the CPU unoptimised) could not keep up with the limit.
 //!
 //! Against Sinch it needs `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET`,
-//! `SINCH_APP_ID` (and `SINCH_REGION` if not us) and a file with one E.164 number per line.
+//! `SINCH_REGION`, `SINCH_APP_ID` and a file with one E.164 number per line.
 //! Without them it starts the embedded fake with the API's documented limit of 800 requests/s,
 //! so the client's rate limiter has something to adapt to.
 
@@ -52,8 +52,15 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let (Ok(client), Ok(app)) = (Client::from_env(), std::env::var("SINCH_APP_ID")) else {
-            eprintln!("set SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET and SINCH_APP_ID");
+        let client = match Client::from_env() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}\nset SINCH_PROJECT_ID, SINCH_KEY_ID, SINCH_KEY_SECRET, SINCH_REGION and SINCH_APP_ID");
+                return ExitCode::from(2);
+            }
+        };
+        let Ok(app) = std::env::var("SINCH_APP_ID") else {
+            eprintln!("set SINCH_APP_ID to the app that sends");
             return ExitCode::from(2);
         };
         (client, app, recipients, None)

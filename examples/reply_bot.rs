@@ -127,10 +127,8 @@ async fn run() -> Result<bool> {
     let addr = listener.local_addr().expect("bound");
     drop(listener);
     let url = format!("http://{addr}/sinch/callbacks");
-    let webhook: types::Webhook = serde_json::from_value(serde_json::json!({
-        "app_id": app, "target": url, "secret": SECRET, "triggers": ["MESSAGE_INBOUND"]
-    }))
-    .expect("a valid webhook");
+    let webhook = types::Webhook::new(&app, &url, [types::WebhookTrigger::MessageInbound])
+        .with_secret(SECRET);
     client
         .webhooks_create_webhook()
         .body(webhook)

@@ -7,8 +7,9 @@
 //! Without `SINCH_*` variables it runs against the crate's embedded fake API: it creates an app
 //! and a webhook that points at a receiver in this process, sends the text, and prints the
 //! delivery callbacks as they arrive, each verified with `webhook::Verifier`. With
-//! `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET`, `SINCH_APP_ID` and `SINCH_TO` set (and
-//! optionally `SINCH_REGION`, `SINCH_BASE_URL`, `SINCH_AUTH_URL`) it sends a real SMS instead.
+//! `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET`, `SINCH_REGION`, `SINCH_APP_ID` and
+//! `SINCH_TO` set (and optionally `SINCH_BASE_URL`, `SINCH_AUTH_URL`) it sends a real SMS
+//! instead.
 
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post, Router};
 use sinch_conversation::fake::Fake;
@@ -22,10 +23,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-const VARS: [&str; 5] = [
+const VARS: [&str; 6] = [
     "SINCH_PROJECT_ID",
     "SINCH_KEY_ID",
     "SINCH_KEY_SECRET",
+    "SINCH_REGION",
     "SINCH_APP_ID",
     "SINCH_TO",
 ];
@@ -33,7 +35,7 @@ const VARS: [&str; 5] = [
 const HELP: &str = "\
 To send a real SMS, set SINCH_PROJECT_ID, SINCH_KEY_ID and SINCH_KEY_SECRET to your project id \
 and an access key from the Sinch dashboard (Settings > Access keys), SINCH_REGION to the region \
-of your app (us, eu or br; default us), SINCH_APP_ID to the app that sends, and SINCH_TO to the \
+your app was created in (us, eu or br), SINCH_APP_ID to the app that sends, and SINCH_TO to the \
 recipient's phone number in E.164 form (+15551234567). The message text is the first argument.";
 
 #[tokio::main]
@@ -90,11 +92,12 @@ async fn offline(text: String) -> Result<()> {
     );
 
     // An app with SMS credentials, created through the API as you would on Sinch.
-    let app: types::AppCreateRequest = serde_json::from_value(serde_json::json!({
-        "display_name": "send_text example",
-        "channel_credentials": [{"channel": "SMS", "static_bearer": {"claimed_identity": "demo", "token": "demo"}}]
-    }))
-    .expect("a valid app");
+    let sms = types::ConversationChannelCredential::static_bearer(
+        ConversationChannel::Sms,
+        "demo-service-plan",
+        "demo-token",
+    );
+    let app = types::AppCreateRequest::new("send_text example", [sms]);
     let app = client.app_create_app().body(app).send().await?.into_inner();
     let app_id = app.id.unwrap_or_default();
 
@@ -102,10 +105,8 @@ async fn offline(text: String) -> Result<()> {
     let secret = "example-webhook-secret";
     let (events, mut received) = mpsc::unbounded_channel();
     let url = receive(Verifier::new(secret), events).await;
-    let webhook: types::Webhook = serde_json::from_value(serde_json::json!({
-        "app_id": app_id, "target": url, "secret": secret, "triggers": ["MESSAGE_DELIVERY"]
-    }))
-    .expect("a valid webhook");
+    let webhook = types::Webhook::new(&app_id, url, [types::WebhookTrigger::MessageDelivery])
+        .with_secret(secret);
     client
         .webhooks_create_webhook()
         .body(webhook)

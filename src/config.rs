@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::generated::{self, Client, SEND_MESSAGE_PATH};
 use crate::hooks::{Inner, Shared};
 use crate::limit::{Limiter, RateLimit};
-use crate::region::{Region, Service};
+use crate::region::{words, Region, Service};
 use crate::retry::{Budget, RetryConfig};
 use progenitor_client::ClientInfo;
 use reqwest::Url;
@@ -22,7 +22,7 @@ pub const USER_AGENT: &str = concat!("sinch-conversation-rust/", env!("CARGO_PKG
 #[derive(Clone)]
 pub struct ClientBuilder {
     project_id: Option<String>,
-    region: Region,
+    region: Option<Region>,
     /// Per service (see [`Service::index`]): a URL replacing the region's host.
     base_urls: [Option<String>; 3],
     auth_url: Option<String>,
@@ -43,7 +43,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             project_id: None,
-            region: Region::default(),
+            region: None,
             base_urls: [None, None, None],
             auth_url: None,
             credentials: None,
@@ -75,9 +75,9 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Reads `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET` (OAuth2 credentials) and the
-    /// optional `SINCH_REGION` (us, eu, br), `SINCH_BASE_URL`, `SINCH_TEMPLATES_URL`,
-    /// `SINCH_BATCH_URL` and `SINCH_AUTH_URL`.
+    /// Reads `SINCH_PROJECT_ID`, `SINCH_KEY_ID`, `SINCH_KEY_SECRET` (OAuth2 credentials),
+    /// `SINCH_REGION` (us, eu, br: required unless all three URLs are given), and the optional
+    /// `SINCH_BASE_URL`, `SINCH_TEMPLATES_URL`, `SINCH_BATCH_URL` and `SINCH_AUTH_URL`.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let need = |name: &str| {
@@ -113,9 +113,10 @@ impl ClientBuilder {
         self.project_id = Some(id.into());
         self
     }
-    /// The region of your apps (default [`Region::Us`]); it picks the host of all three APIs.
+    /// The region your apps were created in; it picks the host of all three APIs. Required
+    /// (there is no default) unless every service's URL is given.
     pub fn region(mut self, region: Region) -> Self {
-        self.region = region;
+        self.region = Some(region);
         self
     }
     /// Overrides the Conversation API's regional URL (proxies, tests). Plain `http` only to
@@ -188,29 +189,28 @@ impl ClientBuilder {
             .ok_or_else(|| Error::Config("credentials are required".into()))?;
         // Each service's host (region or override) and its document's path prefix.
         let mut bases = Vec::with_capacity(3);
-        for (service, (what, prefix, params, paths)) in Service::ALL.into_iter().zip([
+        for (service, (prefix, params, paths)) in Service::ALL.into_iter().zip([
             (
-                "base_url",
                 generated::PATH_PREFIX,
                 generated::PATH_PREFIX_PARAMS,
                 generated::STATIC_PATHS,
             ),
             (
-                "templates_url",
                 generated::templates::PATH_PREFIX,
                 generated::templates::PATH_PREFIX_PARAMS,
                 generated::templates::STATIC_PATHS,
             ),
             (
-                "batch_url",
                 generated::batch::PATH_PREFIX,
                 generated::batch::PATH_PREFIX_PARAMS,
                 generated::batch::STATIC_PATHS,
             ),
         ]) {
-            let host = match &self.base_urls[service.index()] {
-                Some(u) => u.clone(),
-                None => self.region.url(service),
+            let what = service.setter();
+            let host = match (&self.base_urls[service.index()], self.region) {
+                (Some(u), _) => u.clone(),
+                (None, Some(region)) => region.url(service),
+                (None, None) => return Err(no_region(&self.base_urls)),
             };
             let host = checked_url(what, &host)?;
             let path = fill_prefix(prefix, params, &project_id)?;
@@ -268,6 +268,30 @@ impl ClientBuilder {
     }
 }
 
+/// The error for a missing region: which services need one (those without a URL of their own),
+/// and the regions there are.
+fn no_region(base_urls: &[Option<String>; 3]) -> Error {
+    let (mut hosts, mut urls) = (vec![], vec![]);
+    for service in Service::ALL {
+        if base_urls[service.index()].is_none() {
+            hosts.push(service.name());
+            urls.push(service.setter());
+        }
+    }
+    let (s, verb) = if hosts.len() == 1 {
+        ("", "s")
+    } else {
+        ("s", "")
+    };
+    Error::Config(format!(
+        "no region: the {} host{s} depend{verb} on it; set ClientBuilder::region (or SINCH_REGION) \
+         to the region your apps were created in ({}), or give {}",
+        words(&hosts, "and"),
+        Region::list(),
+        words(&urls, "and")
+    ))
+}
+
 /// Puts the project id into the spec's shared path prefix (`/v1/projects/{project_id}`).
 fn fill_prefix(prefix: &str, params: &[&str], project_id: &str) -> Result<String> {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -316,8 +340,8 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 impl Client {
-    /// A builder with the defaults: region us, OAuth2, 30 s timeout, 3 retries, adaptive rate
-    /// limiting.
+    /// A builder with the defaults: no region (set one, or all three URLs), 30 s timeout, 3
+    /// retries, adaptive rate limiting.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

@@ -20,6 +20,13 @@ mod redis_link;
 mod region;
 mod retry;
 mod send;
+
+/// Implemented by the generated clients alone: every operation trait requires it, so only they
+/// implement those traits, and an operation added to one is not a breaking change.
+mod sealed {
+    pub trait Sealed {}
+}
+
 pub mod templates;
 pub mod webhook;
 

@@ -4,12 +4,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A Conversation API region: `https://{region}.conversation.api.sinch.com`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// Where an app lives: `https://{region}.conversation.api.sinch.com`, and the same region's
+/// Template Management and Batch hosts. There is no default: an app must be called in the
+/// region it was created in, and data stays there, so the client asks for it
+/// ([`crate::ClientBuilder::region`] or `SINCH_REGION`) rather than guess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Region {
-    /// United States (the default).
-    #[default]
+    /// United States.
     Us,
     /// European Union.
     Eu,
@@ -18,6 +20,9 @@ pub enum Region {
 }
 
 impl Region {
+    /// Every region, in the order the error for a missing or unknown one lists them.
+    pub const ALL: &'static [Region] = &[Region::Us, Region::Eu, Region::Br];
+
     /// The region's code as used in the host name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +45,12 @@ impl Region {
     /// The Conversation Batch API's base URL in this region.
     pub fn batch_url(self) -> String {
         self.url(Service::Batch)
+    }
+
+    /// "us, eu or br", for errors.
+    pub(crate) fn list() -> String {
+        let codes: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
+        words(&codes, "or")
     }
 
     pub(crate) fn url(self, service: Service) -> String {
@@ -71,6 +82,24 @@ impl Service {
     pub(crate) fn index(self) -> usize {
         self as usize
     }
+
+    /// The API's name, for errors.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Service::Conversation => "Conversation API",
+            Service::Templates => "Template Management API",
+            Service::Batch => "Batch API",
+        }
+    }
+
+    /// The builder's setter (and the error's name) for the service's URL.
+    pub(crate) fn setter(self) -> &'static str {
+        match self {
+            Service::Conversation => "base_url",
+            Service::Templates => "templates_url",
+            Service::Batch => "batch_url",
+        }
+    }
 }
 
 impl fmt::Display for Region {
@@ -82,13 +111,22 @@ impl fmt::Display for Region {
 impl FromStr for Region {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "us" => Ok(Region::Us),
-            "eu" => Ok(Region::Eu),
-            "br" => Ok(Region::Br),
-            other => Err(crate::Error::Config(format!(
-                "unknown region {other:?}; expected us, eu or br"
-            ))),
-        }
+        let code = s.trim().to_ascii_lowercase();
+        Region::ALL
+            .iter()
+            .find(|r| r.as_str() == code)
+            .copied()
+            .ok_or_else(|| {
+                crate::Error::Config(format!("unknown region {s:?}; expected {}", Region::list()))
+            })
+    }
+}
+
+/// "a, b and c" (with `conjunction` "and").
+pub(crate) fn words(items: &[&str], conjunction: &str) -> String {
+    match items.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} {conjunction} {last}", rest.join(", ")),
+        None => String::new(),
     }
 }

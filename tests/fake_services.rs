@@ -1246,9 +1246,7 @@ async fn bat_cancel_stops_only_scheduled_batches_and_always_answers_200() {
     let in_10_min = Some(fake.now() + Span::minutes(10));
     let cancel = |id: &str| {
         let client = client.clone();
-        let body = CancelBatchRequest {
-            batch_id: Some(id.to_owned()),
-        };
+        let body = CancelBatchRequest::batch(id);
         async move { client.batch().batch_cancel_batch().body(body).send().await }
     };
 
@@ -1427,9 +1425,9 @@ async fn bat_batch_status_update_reaches_the_apps_webhook() {
     client
         .batch()
         .batch_cancel_batch()
-        .body(CancelBatchRequest {
-            batch_id: cancelled.batch_id.clone(),
-        })
+        .body(CancelBatchRequest::batch(
+            cancelled.batch_id.clone().unwrap(),
+        ))
         .send()
         .await
         .unwrap();

@@ -86,6 +86,7 @@ async fn refuse_each_once() -> String {
 fn client_for(url: &str) -> sinch_conversation::ClientBuilder {
     Client::builder()
         .project_id("p")
+        .region(Region::Us)
         .base_url(url)
         .credentials(Credentials::basic("k", "s"))
 }

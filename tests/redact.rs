@@ -74,15 +74,12 @@ fn derived_debug_is_replaced_only_where_a_secret_lives() {
 
 #[test]
 fn generated_credentials_do_not_show_their_secrets() {
-    let creds = types::ConversationChannelCredential {
-        channel: types::ConversationChannel::Whatsapp,
-        static_bearer: Some(types::StaticBearerCredentials {
-            claimed_identity: "sender-1".into(),
-            token: "wa-token-123".into(),
-        }),
-        callback_secret: Some("cb-secret-456".into()),
-        ..serde_json::from_value(serde_json::json!({"channel": "WHATSAPP"})).unwrap()
-    };
+    let creds = types::ConversationChannelCredential::static_bearer(
+        types::ConversationChannel::Whatsapp,
+        "sender-1",
+        "wa-token-123",
+    )
+    .with_callback_secret("cb-secret-456");
     let shown = format!("{creds:?}");
     assert!(
         !shown.contains("wa-token-123") && !shown.contains("cb-secret-456"),
@@ -93,12 +90,17 @@ fn generated_credentials_do_not_show_their_secrets() {
         "{shown}"
     );
 
-    let webhook: types::Webhook = serde_json::from_value(serde_json::json!({
-        "app_id": "a", "target": "https://example.com/cb", "triggers": ["MESSAGE_INBOUND"],
-        "secret": "hook-secret-789",
-        "client_credentials": {"client_id": "c", "client_secret": "oauth-secret-000", "endpoint": "https://example.com/t"}
-    }))
-    .unwrap();
+    let webhook = types::Webhook::new(
+        "a",
+        "https://example.com/cb",
+        [types::WebhookTrigger::MessageInbound],
+    )
+    .with_secret("hook-secret-789")
+    .with_client_credentials(types::WebhookClientCredentials::new(
+        "c",
+        "oauth-secret-000",
+        "https://example.com/t",
+    ));
     let shown = format!("{webhook:?}");
     assert!(
         !shown.contains("hook-secret-789") && !shown.contains("oauth-secret-000"),

@@ -58,10 +58,112 @@ fn the_region_picks_all_three_hosts() {
     // The loopback rule holds for every service's URL.
     let plain = Client::builder()
         .project_id(PROJECT)
+        .region(Region::Us)
         .batch_url("http://batch.example.com")
         .credentials(Credentials::oauth2("k", "s"))
         .build();
     assert!(matches!(plain, Err(Error::Config(m)) if m.contains("batch_url")));
+}
+
+/// No region is guessed: a client for Sinch's hosts without one is a configuration error that
+/// names the services that need it and the regions there are; a service with its own URL needs
+/// none, so a client with all three URLs (a proxy, a fake) needs no region.
+#[test]
+fn sinch_hosts_need_a_region_and_explicit_urls_do_not() {
+    let builder = || {
+        Client::builder()
+            .project_id(PROJECT)
+            .credentials(Credentials::oauth2("k", "s"))
+    };
+    let message = |b: sinch_conversation::ClientBuilder| match b.build() {
+        Err(Error::Config(m)) => m,
+        other => panic!("expected a configuration error, got {other:?}"),
+    };
+    assert_eq!(
+        message(builder()),
+        "no region: the Conversation API, Template Management API and Batch API hosts depend \
+         on it; set ClientBuilder::region (or SINCH_REGION) to the region your apps were created \
+         in (us, eu or br), or give base_url, templates_url and batch_url"
+    );
+    // Only the services without a URL of their own need the region.
+    let partial = message(builder().base_url("https://proxy.example.com"));
+    assert!(
+        partial.contains("the Template Management API and Batch API hosts depend on it")
+            && partial.ends_with("or give templates_url and batch_url"),
+        "{partial}"
+    );
+    let one = message(
+        builder()
+            .base_url("https://a.example.com")
+            .templates_url("https://b.example.com"),
+    );
+    assert!(
+        one.contains("the Batch API host depends on it") && one.ends_with("or give batch_url"),
+        "{one}"
+    );
+
+    let urls = builder()
+        .base_url("https://conversation.example.com")
+        .templates_url("https://templates.example.com")
+        .batch_url("https://batch.example.com")
+        .build()
+        .unwrap();
+    assert_eq!(
+        urls.batch().baseurl(),
+        &format!("https://batch.example.com/v1/projects/{PROJECT}")
+    );
+
+    // An unknown region names the ones there are.
+    let err = "mars".parse::<Region>().unwrap_err();
+    assert!(
+        err.to_string().contains("\"mars\"; expected us, eu or br"),
+        "{err}"
+    );
+    assert_eq!(Region::ALL, [Region::Us, Region::Eu, Region::Br]);
+}
+
+/// `Client::from_env` reads the region from `SINCH_REGION`, and without it (or the URLs) the
+/// client is not built. The only test of this binary that touches the environment.
+#[test]
+fn from_env_needs_sinch_region() {
+    let vars = [
+        ("SINCH_PROJECT_ID", PROJECT),
+        ("SINCH_KEY_ID", "k"),
+        ("SINCH_KEY_SECRET", "s"),
+    ];
+    for (k, v) in vars {
+        std::env::set_var(k, v);
+    }
+    for k in [
+        "SINCH_REGION",
+        "SINCH_BASE_URL",
+        "SINCH_TEMPLATES_URL",
+        "SINCH_BATCH_URL",
+    ] {
+        std::env::remove_var(k);
+    }
+    let missing = Client::from_env();
+    std::env::set_var("SINCH_REGION", "br");
+    let br = Client::from_env();
+    std::env::set_var("SINCH_REGION", "xx");
+    let unknown = Client::from_env();
+    for (k, _) in vars {
+        std::env::remove_var(k);
+    }
+    std::env::remove_var("SINCH_REGION");
+
+    assert!(
+        matches!(&missing, Err(Error::Config(m)) if m.contains("SINCH_REGION") && m.contains("us, eu or br")),
+        "{missing:?}"
+    );
+    assert_eq!(
+        br.unwrap().baseurl(),
+        &format!("https://br.conversation.api.sinch.com/v1/projects/{PROJECT}")
+    );
+    assert!(
+        matches!(&unknown, Err(Error::Config(m)) if m.contains("expected us, eu or br")),
+        "{unknown:?}"
+    );
 }
 
 /// Three servers, one token endpoint: a client calls each service once.
@@ -188,6 +290,7 @@ async fn every_template_operation() {
     });
     let client = Client::builder()
         .project_id(PROJECT)
+        .region(Region::Us)
         .templates_url(server.base_url())
         .credentials(Credentials::basic("k", "s"))
         .build()
@@ -299,6 +402,7 @@ async fn every_batch_operation() {
     });
     let client = Client::builder()
         .project_id(PROJECT)
+        .region(Region::Us)
         .batch_url(server.base_url())
         .auth_url(auth.url("/oauth2/token"))
         .credentials(Credentials::oauth2("k", "s"))
@@ -374,6 +478,7 @@ async fn the_batch_api_refuses_basic_credentials_without_sending() {
     });
     let client = Client::builder()
         .project_id(PROJECT)
+        .region(Region::Us)
         .batch_url(server.base_url())
         .templates_url(server.base_url())
         .credentials(Credentials::basic("k", "s"))

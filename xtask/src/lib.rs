@@ -2,8 +2,20 @@
 
 pub mod diff;
 pub mod names;
+pub mod proof;
 pub mod record;
+pub mod semver;
 pub mod spec;
+
+/// The build's own normalisation: what the generated API is made from.
+#[allow(dead_code)]
+#[path = "../../codegen/normalize.rs"]
+mod normalize;
+
+/// The build's renderer of open enums and unions: their variant names.
+#[allow(dead_code)]
+#[path = "../../codegen/render.rs"]
+mod render;
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -44,6 +56,10 @@ and optionally replaces them. The documents (default: all three):
   templates     Template Management API v2   spec/templates.yaml
   batch         Conversation Batch API       spec/batch.yaml
 
+Each change is shown with its semver impact on the generated Rust API, `[patch|minor|major:
+reason]` (patch: the generated API does not change; minor: additive; major: code that compiled or
+worked may no longer), and one `Semver verdict:` line gives the highest for the whole update.
+
 spec/callbacks.yaml (webhook payloads) is ours: upstream publishes no such document, so it is
 never downloaded or replaced, but the name check reads it.
 
@@ -75,6 +91,19 @@ as it was.
 
 Exit codes: 0 done (or no drift), 1 drift found with --check, 2 error (a document that could not
 be read, or a write refused by the name check).";
+
+pub const PROOF_USAGE: &str = "\
+usage: cargo xtask semver-proof
+
+Proves that update-spec's semver verdicts hold for the generated crate: applies the additive
+change in xtask/semver-proof.yaml to a copy of this crate's spec/, builds the rustdoc JSON of this
+checkout and of the copy (in the workspace's target directory, with the docs.rs features), and runs
+cargo-semver-checks (installed separately: cargo install cargo-semver-checks --locked) both ways
+with --release-type minor. The change must pass; undone, it must fail with each lint the plan
+lists; update-spec's classifier must call them minor and major. On a failure the two JSON files
+stay in target/semver-proof/.
+
+Exit codes: 0 proven, 1 an expectation failed, 2 error (no cargo-semver-checks, a build failed).";
 
 /// One of the documents upstream publishes and we vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -342,9 +371,22 @@ fn candidate(opts: &Options, doc: Doc) -> Result<Candidate, String> {
     } else {
         bytes
     };
+    // Callback payloads are read from the API like responses: their schemas' role counts.
+    let mut callback_roots = std::collections::BTreeSet::new();
+    if doc == Doc::Conversation {
+        if let Some(callbacks) = read_yaml(&opts.spec_dir().join("callbacks.yaml"))? {
+            let mut refs = std::collections::BTreeSet::new();
+            names::external_refs(&callbacks, doc.file_name(), &mut refs);
+            callback_roots.extend(
+                refs.iter()
+                    .filter_map(|r| r.strip_prefix("/components/schemas/"))
+                    .map(str::to_owned),
+            );
+        }
+    }
     Ok(Candidate {
         doc,
-        diff: diff::diff(&current.doc, &new.doc),
+        diff: diff::diff_with(&current.doc, &new.doc, &callback_roots),
         path,
         origin,
         current: current.doc,
@@ -386,6 +428,14 @@ pub fn run(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Result<O
         return Ok(Outcome::NoChanges);
     }
 
+    // One line for the whole update: the highest impact of any change in any document.
+    let impacts = candidates
+        .iter()
+        .flat_map(|c| c.diff.changes())
+        .map(|c| &c.impact);
+    if let Some(v) = semver::verdict(impacts) {
+        say(out, err, &format!("Semver verdict: {v}\n"))?;
+    }
     let report = name_check(opts, &candidates).map_err(|e| fail(err, e))?;
     let list: String = report
         .missing

@@ -24,10 +24,7 @@
 //! are read like code (doc examples are compiled by `cargo test`), so a name mentioned only in a
 //! comment counts as used.
 
-#[allow(dead_code)]
-#[path = "../../codegen/normalize.rs"]
-mod normalize;
-
+use crate::normalize;
 use crate::Doc;
 use heck::ToSnakeCase;
 use serde_json::Value;

@@ -163,13 +163,17 @@ fn changes_are_grouped_and_fail_the_check() {
         format!("{report}\n"),
         format!("== conversation ({url})\n")
             + "Operations added (1):
-  + Transcoding_TranscodeMessage  POST /v1/projects/{project_id}/messages:transcode
+  + Transcoding_TranscodeMessage  POST /v1/projects/{project_id}/messages:transcode  \
+[minor: a new operation: `Client::transcoding_transcode_message()` and `builder::TranscodingTranscodeMessage`]
 Schemas removed (1):
-  - Legacy
+  - Legacy  [major: `Legacy` (a type no operation uses) is gone]
 Properties (1):
-  ~ SendMessageRequest.ttl: type string -> integer
+  ~ SendMessageRequest.ttl: type string -> integer  \
+[major: `SendMessageRequest.ttl` (a request type) changes Rust type (string -> integer)]
 Enum values (1):
-  + ConversationChannel: NEW_CHANNEL
+  + ConversationChannel: NEW_CHANNEL  \
+[minor: a new variant of the open enum `ConversationChannel` (`#[non_exhaustive]`; the value used to arrive as `Unknown(\"NEW_CHANNEL\")`)]
+Semver verdict: major: 2 of 4 changes break the generated API
 "
     );
     // Without --check, a difference is not a failure.
@@ -562,7 +566,8 @@ fn one_other_document_from_a_local_file() {
         format!(
             "== templates (file://{})
 Properties (1):
-  + V2Template.version (integer)
+  + V2Template.version (integer)  [minor: a new optional field `V2Template.version` (`#[non_exhaustive]` struct: a `with_version` setter and a builder method)]
+Semver verdict: minor: 1 change, all additive to the generated API
 Names the hand-written layer uses: 5 checked, all present
 ",
             canonical.display()
@@ -742,6 +747,12 @@ fn a_document_that_drops_a_used_name_is_refused() {
         "only the renamed name: {err}"
     );
     assert!(err.contains("--force"), "{err}");
+    // The report still ends with its verdict: a renamed request type breaks.
+    assert!(
+        stdout(&o).ends_with("Semver verdict: major: 4 of 5 changes break the generated API\n"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(
         std::fs::read(ws.spec("conversation.yaml")).unwrap(),
         OURS.as_bytes()
@@ -908,4 +919,102 @@ fn callbacks_is_never_a_download() {
     let o = update_spec(&["--root", ws.root(), "--doc", "callbacks"], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("our own document"), "{}", stderr(&o));
+}
+
+/// Each change states its semver impact by what the build generates from it; the whole update
+/// gets one verdict line. A schema only callbacks.yaml uses is read from the API: a new required
+/// field there breaks deserialization of older payloads.
+#[test]
+fn each_change_states_its_impact_and_the_update_its_verdict() {
+    let callbacks = CALLBACKS.replace(
+        "        app_id: {type: string}\n",
+        "        app_id: {type: string}\n        legacy: {$ref: 'conversation.yaml#/components/schemas/Legacy'}\n",
+    );
+    let ws = Ws::new(
+        "verdict",
+        &[("conversation.yaml", OURS), ("callbacks.yaml", &callbacks)],
+    );
+    let run = |upstream: &str| {
+        let file = ws.0 .0.join("upstream.yaml");
+        std::fs::write(&file, upstream).unwrap();
+        let o = update_spec(
+            &[
+                "--root",
+                ws.root(),
+                "--from",
+                file.to_str().unwrap(),
+                "--check",
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stdout(&o)
+    };
+
+    // Additive: an optional request field, a new enum value, a new optional query parameter.
+    let additive = OURS
+        .replace(
+            "        ttl: {type: string}\n",
+            "        ttl: {type: string}\n        priority: {type: string}\n",
+        )
+        .replace("enum: [SMS, WHATSAPP]", "enum: [SMS, WHATSAPP, RCS]")
+        .replace(
+            "      - {name: project_id, in: path, required: true, schema: {type: string}}\n",
+            "      - {name: project_id, in: path, required: true, schema: {type: string}}\n      - {name: dry_run, in: query, schema: {type: boolean}}\n",
+        );
+    let out = run(&additive);
+    for line in [
+        "  ~ Messages_SendMessage: parameter query dry_run added (boolean)  [minor: a new optional parameter: builder method `.dry_run()`]\n",
+        "  + SendMessageRequest.priority (string)  [minor: a new optional field `SendMessageRequest.priority`",
+        "  + ConversationChannel: RCS  [minor: a new variant of the open enum `ConversationChannel`",
+        "\nSemver verdict: minor: 3 changes, all additive to the generated API\n",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+
+    // Breaking: a request field newly required, a field required in a callback payload.
+    let breaking = OURS
+        .replace("required: [app_id]", "required: [app_id, ttl]")
+        .replace(
+            "      properties:\n        old: {type: string}\n",
+            "      required: [old]\n      properties:\n        old: {type: string}\n",
+        );
+    let out = run(&breaking);
+    for line in [
+        "  ~ SendMessageRequest.ttl: now required  [major: a field of a request type newly required: \
+         `SendMessageRequest.ttl` changes from `Option<_>` to a plain value, and code that builds \
+         `SendMessageRequest` without `ttl` fails]\n",
+        "  ~ Legacy.old: now required  [major: a field of a response type newly required: \
+         `Legacy.old` changes from `Option<_>` to a plain value, and an answer without it \
+         (older API, stored payload, test double) no longer deserializes]\n",
+        "\nSemver verdict: major: 2 of 2 changes break the generated API\n",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+}
+
+/// The other task's usage, and unknown tasks or arguments refused before any work.
+#[test]
+fn semver_proof_usage_and_bad_invocations() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["semver-proof", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("usage: cargo xtask semver-proof"));
+    let o = run(&["semver-proof", "--keep"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("takes no arguments"), "{}", stderr(&o));
+    let o = run(&["no-such-task"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown task"), "{}", stderr(&o));
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("cargo xtask update-spec")
+            && stdout(&o).contains("cargo xtask semver-proof")
+    );
 }
