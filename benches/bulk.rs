@@ -77,9 +77,12 @@ async fn run(c: &Contender, s: &Settings) {
     let share = s.n.div_ceil(c.clients);
     let started = Instant::now();
     let since = SystemTime::now();
-    let runs = clients.iter().enumerate().map(|(k, client)| {
+    // Each client in a task of its own, as separate processes would be scheduled (polled in
+    // one task, the first client would always be polled first and take the early burst).
+    let runs = clients.iter().cloned().enumerate().map(|(k, client)| {
         let first = k * share;
-        let requests = (first..(first + share).min(s.n)).map(|i| {
+        let app = app.clone();
+        let requests = (first..(first + share).min(s.n)).map(move |i| {
             let mut r = SendMessageRequest::new(
                 &app,
                 Recipient::channel(ConversationChannel::Sms, format!("+1555{:07}", i % 1000)),
@@ -88,11 +91,12 @@ async fn run(c: &Contender, s: &Settings) {
             r.message_metadata = Some(i.to_string());
             r
         });
-        async move {
+        let inflight = s.inflight;
+        tokio::spawn(async move {
             // When each of this client's sends completed, for the trace.
             let mut completed = vec![];
             let failed = client
-                .send_all(requests, s.inflight)
+                .send_all(requests, inflight)
                 .filter(|o| {
                     completed.push(started.elapsed());
                     futures_util::future::ready(o.result.is_err())
@@ -100,9 +104,13 @@ async fn run(c: &Contender, s: &Settings) {
                 .count()
                 .await;
             (failed, started.elapsed(), completed)
-        }
+        })
     });
-    let done = futures_util::future::join_all(runs).await;
+    let done: Vec<_> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|d| d.expect("client task"))
+        .collect();
     let took = started.elapsed();
     let failed: usize = done.iter().map(|d| d.0).sum();
     let (first, last) = done

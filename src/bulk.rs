@@ -85,15 +85,20 @@ impl Client {
     }
 }
 
-/// Requests in flight at the start of a client's first bulk send; one more for every two that
-/// complete, up to the concurrency asked for.
-const FIRST_IN_FLIGHT: usize = 4;
+/// Requests in flight at the start of a client's first bulk send; one more for every
+/// [`RAMP_EVERY`] that complete, up to the concurrency asked for.
+const FIRST_IN_FLIGHT: usize = 2;
 
-/// Like `buffer_unordered(max)`, but starting with a few futures running and adding one per two
-/// completed futures (TCP's slow start, at half its pace) until the limiter paces requests:
-/// until the API has answered a few, a bulk send does not put all its requests in the air at
-/// once (with several instances starting together, most of those would be refused before any
-/// limiter knows there is a limit, and the slower ramp halves what each overshoots). Once the
+/// Completed requests per added request in flight while ramping up: in-flight grows by a
+/// quarter per round trip, so a ramp that meets the limit overshoots it by about a quarter.
+const RAMP_EVERY: usize = 4;
+
+/// Like `buffer_unordered(max)`, but starting with a few futures running and adding one per
+/// [`RAMP_EVERY`] completed futures (TCP's slow start, at a quarter of its pace) until the
+/// limiter paces requests: until the API has answered a few, a bulk send does not put all its
+/// requests in the air at once (with several instances starting together, most of those would
+/// be refused before any limiter knows there is a limit, and the slower ramp cuts what each
+/// overshoots). Once the
 /// limiter paces the requests, all may wait for their slot. Like TCP, the ramp is paid once:
 /// a later bulk send starts where an earlier one got without a 429 (until the next cut).
 fn ramped<'a, S, F>(
@@ -124,7 +129,7 @@ where
         match running.poll_next_unpin(cx) {
             Poll::Ready(Some(out)) => {
                 done += 1;
-                if done.is_multiple_of(2) && limit < max {
+                if done.is_multiple_of(RAMP_EVERY) && limit < max {
                     limit += 1;
                     if !limiter.engaged() {
                         limiter.bulk_reached(limit);

@@ -116,8 +116,8 @@ impl RateLimit {
     /// client climbs back in the same time whatever its share; what evens out shares is that
     /// a client with a larger share meets more 429s, so it is cut more often.
     /// (`limit/shared.rs` computes the same curve in Redis.)
-    fn curve(&self, w_max: f64, since: Duration) -> f64 {
-        let t = since.as_secs_f64() / self.recovery.as_secs_f64() - 1.0;
+    fn curve(&self, w_max: f64, since: Duration, recovery: Duration) -> f64 {
+        let t = since.as_secs_f64() / recovery.as_secs_f64() - 1.0;
         w_max * (1.0 + (1.0 - self.decrease) * t.powi(3))
     }
 
@@ -178,6 +178,8 @@ struct Curve {
     w_max: f64,
     /// When the last cut happened (ns since origin).
     cut_at: u64,
+    /// How long the curve takes to climb back to `w_max` (the shared pace's is slower).
+    recovery: Duration,
     /// The rate in force.
     rate: f64,
     /// The interval the waiting requests' slots were reserved at.
@@ -218,6 +220,7 @@ impl Limiter {
             curve: Mutex::new(Curve {
                 w_max: rate,
                 cut_at: 0,
+                recovery: cfg.recovery,
                 rate,
                 reserved_at: interval(rate),
             }),
@@ -349,6 +352,7 @@ impl Limiter {
         c.w_max = self.cfg.clamp(current * aim);
         c.rate = self.cfg.clamp(current * self.cfg.decrease);
         c.cut_at = now;
+        c.recovery = self.cfg.recovery;
         self.epoch.fetch_add(1, Relaxed);
         self.repace(&mut c, now);
         self.engaged.store(true, Relaxed);
@@ -425,7 +429,7 @@ impl Limiter {
             self.engaged.store(false, Relaxed); // no 429 for a long while: back to free
             return;
         }
-        c.rate = self.cfg.clamp(self.cfg.curve(c.w_max, since));
+        c.rate = self.cfg.clamp(self.cfg.curve(c.w_max, since, c.recovery));
         let gap = interval(c.rate);
         if gap.saturating_mul(3) < c.reserved_at.saturating_mul(2) {
             self.repace(&mut c, now); // much faster now: no slot waits at the old pace
@@ -443,7 +447,10 @@ impl Limiter {
         let mut c = self.curve.lock().unwrap_or_else(|p| p.into_inner());
         c.w_max = self.cfg.clamp(s.w_max * s.share);
         c.cut_at = now.saturating_sub(u64::try_from(s.since_cut.as_nanos()).unwrap_or(u64::MAX));
-        c.rate = self.cfg.clamp(self.cfg.curve(c.w_max, s.since_cut));
+        c.recovery = shared::recovery(&self.cfg);
+        c.rate = self
+            .cfg
+            .clamp(self.cfg.curve(c.w_max, s.since_cut, c.recovery));
         self.engaged.store(true, Relaxed);
         let gap = interval(c.rate);
         if s.new_round {

@@ -30,6 +30,16 @@ const MEMBER_FOR: Duration = Duration::from_millis(200);
 /// starting pace.
 const CALIBRATION: Duration = Duration::from_millis(300);
 
+/// The shared pace climbs back this many times slower than a client alone: it is cut from
+/// what the API accepted from all instances, so it knows the limit well, and probing above
+/// it costs 429s on every instance at once.
+const SLOWER: u32 = 3;
+
+/// How long the shared pace takes to climb back to where it was cut.
+pub(super) fn recovery(cfg: &RateLimit) -> Duration {
+    cfg.recovery * SLOWER
+}
+
 /// Where the shared pace lives (part of [`RateLimit`]).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Settings {
@@ -137,6 +147,7 @@ impl Pace {
         let cfg: &RateLimit = &limiter.cfg;
         let now = limiter.now();
         let used = limiter.sent.rate(now, 1).unwrap_or(0.0);
+        let accepted = limiter.accepted.rate(now, 1).unwrap_or(0.0);
         let backlogged = limiter.waited.swap(false, Relaxed);
         for key in &self.keys {
             call.key(key);
@@ -147,9 +158,10 @@ impl Pace {
             .arg(MEMBER_FOR.as_micros() as u64)
             .arg(cfg.quiet.as_millis() as u64)
             .arg(cfg.decrease)
-            .arg(cfg.recovery.as_micros() as u64)
+            .arg(recovery(cfg).as_micros() as u64)
             .arg(cfg.min_rate)
-            .arg(cfg.ceiling.unwrap_or(0.0));
+            .arg(cfg.ceiling.unwrap_or(0.0))
+            .arg(accepted);
     }
 
     /// Follows what Redis answered, if it did.
@@ -168,15 +180,14 @@ impl Pace {
             return; // not engaged anywhere (or expired after a quiet spell)
         };
         // An equal part of what the instances that send less than their part leave over.
-        let pace = limiter
-            .cfg
-            .curve(w_max, Duration::from_micros(since_us as u64));
+        let since = Duration::from_micros(since_us as u64);
+        let pace = limiter.cfg.curve(w_max, since, recovery(&limiter.cfg));
         let share = ((pace - idle_use) / (others_busy + 1.0) / pace).clamp(0.0, 1.0);
         let epoch = epoch as u64;
         let new_round = epoch > self.epoch.fetch_max(epoch, Relaxed);
         limiter.follow(&Shared {
             w_max,
-            since_cut: Duration::from_micros(since_us as u64),
+            since_cut: since,
             new_round,
             share,
         });
@@ -185,29 +196,39 @@ impl Pace {
 
 /// The part of both scripts that keeps the members and answers with the pace.
 ///
-/// KEYS: pace, members, start. ARGV: 1 id, 2 used (req/s), 3 backlogged (0/1), 4 member for
-/// (µs), 5 quiet (ms), 6 decrease, 7 recovery (µs), 8 min rate, 9 ceiling (0: none).
-/// Answer: engaged (1), w_max, µs since the cut, epoch, others backlogged, others' use when
-/// not backlogged; or {0} when there is no shared pace.
+/// KEYS: pace, members, start. ARGV: 1 id, 2 sent (req/s), 3 backlogged (0/1), 4 member for
+/// (µs), 5 quiet (ms), 6 decrease, 7 recovery (µs), 8 min rate, 9 ceiling (0: none),
+/// 10 accepted (req/s).
+/// `members()` records this instance and returns the members' views: how many others wait
+/// for slots, what the others that do not use, what the API accepted from all.
+/// `answer` returns: engaged (1), w_max, µs since the cut, epoch, others backlogged, others'
+/// use when not backlogged; or {0} when there is no shared pace.
 const ANSWER: &str = r"
-local function answer(now, w, cut, epoch)
-  redis.call('HSET', KEYS[2], ARGV[1], string.format('%.0f %s %s', now, ARGV[2], ARGV[3]))
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function members()
+  redis.call('HSET', KEYS[2], ARGV[1],
+             string.format('%.0f %s %s %s', now, ARGV[2], ARGV[3], ARGV[10]))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
   local all = redis.call('HGETALL', KEYS[2])
-  local busy, idle = 0, 0
+  local busy, idle, accepted = 0, 0, 0
   for i = 1, #all, 2 do
-    local at, used, waits = string.match(all[i + 1], '(%S+) (%S+) (%S+)')
+    local at, used, waits, ok = string.match(all[i + 1], '(%S+) (%S+) (%S+) (%S+)')
     if now - tonumber(at) > tonumber(ARGV[4]) then
       redis.call('HDEL', KEYS[2], all[i])
-    elseif all[i] ~= ARGV[1] then
-      if waits == '1' then busy = busy + 1 else idle = idle + tonumber(used) end
+    else
+      accepted = accepted + tonumber(ok)
+      if all[i] ~= ARGV[1] then
+        if waits == '1' then busy = busy + 1 else idle = idle + tonumber(used) end
+      end
     end
   end
+  return busy, idle, accepted
+end
+local function answer(w, cut, epoch, busy, idle)
   return {'1', tostring(w), string.format('%.0f', now - cut), tostring(epoch), tostring(busy),
           tostring(idle)}
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 ";
 
 /// Syncs: reads the pace. No extra ARGV.
@@ -216,30 +237,34 @@ static SYNC: LazyLock<Script> = LazyLock::new(|| {
         "{ANSWER}
         local p = redis.call('HMGET', KEYS[1], 'w', 'cut', 'epoch')
         if not p[1] then return {{'0'}} end
-        return answer(now, tonumber(p[1]), tonumber(p[2]), tonumber(p[3]))"
+        local busy, idle = members()
+        return answer(tonumber(p[1]), tonumber(p[2]), tonumber(p[3]), busy, idle)"
     ))
 });
 
 /// A 429: starts the pace, adds an instance's first to it while calibrating, or cuts it once
-/// per round.
-/// ARGV after the common ones: 10 the round the refused request was sent in, 11 this
-/// instance's accepted rate, 12 calibration (µs).
+/// per round: from the pace on its curve, or from what the API accepted from all members
+/// if that is less (as the local limiter cuts from what it was accepting).
+/// ARGV after the common ones: 11 the round the refused request was sent in, 12 this
+/// instance's estimate of its share, 13 calibration (µs).
 /// The curve is the local limiter's (`RateLimit::curve`), on Redis' clock.
 static CUT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{ANSWER}
         local p = redis.call('HMGET', KEYS[1], 'w', 'cut', 'epoch', 'calib')
         local w, cut, epoch, calib = tonumber(p[1]), tonumber(p[2]), tonumber(p[3]), tonumber(p[4])
-        local mine = tonumber(ARGV[11])
+        local mine = tonumber(ARGV[12])
+        local busy, idle, accepted = members()
         if not w then
-          w, cut, epoch, calib = mine, now, 1, now + tonumber(ARGV[12])
+          w, cut, epoch, calib = mine, now, 1, now + tonumber(ARGV[13])
           redis.call('DEL', KEYS[3])
           redis.call('SADD', KEYS[3], ARGV[1])
         elseif now < calib and redis.call('SADD', KEYS[3], ARGV[1]) == 1 then
           w = w + mine
-        elseif tonumber(ARGV[10]) == epoch then
+        elseif tonumber(ARGV[11]) == epoch then
           local x = (now - cut) / tonumber(ARGV[7]) - 1
           w = w * (1 + (1 - tonumber(ARGV[6])) * x * x * x)
+          if accepted > 0 then w = math.min(w, accepted) end
           cut, epoch = now, epoch + 1
         end
         w = math.max(w, tonumber(ARGV[8]))
@@ -248,6 +273,6 @@ static CUT: LazyLock<Script> = LazyLock::new(|| {
                    'epoch', epoch, 'calib', string.format('%.0f', calib))
         redis.call('PEXPIRE', KEYS[1], ARGV[5])
         redis.call('PEXPIRE', KEYS[3], ARGV[5])
-        return answer(now, w, cut, epoch)"
+        return answer(w, cut, epoch, busy, idle)"
     ))
 });
