@@ -331,6 +331,18 @@ impl Limiter {
         self.changed.notify_waiters();
     }
 
+    /// The pace requests are held to, requests per second; `None` while they are not paced
+    /// (nor would the next one be: no 429 for the quiet spell).
+    pub fn pace(&self) -> Option<f64> {
+        if !self.engaged.load(Relaxed) {
+            return None;
+        }
+        let c = self.curve.lock().unwrap_or_else(|p| p.into_inner());
+        let since = Duration::from_nanos(self.now().saturating_sub(c.cut_at));
+        let quiet = self.cfg.ceiling.is_none() && since > self.cfg.quiet;
+        (!quiet).then_some(c.rate)
+    }
+
     /// The pace in force, requests per second (`None` while not engaged).
     #[cfg(test)]
     fn rate(&self) -> Option<f64> {

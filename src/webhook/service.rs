@@ -3,6 +3,7 @@
 
 use super::intake::Rejection;
 use super::receiver::{BoxError, Receiver};
+use crate::metrics::Refused;
 use bytes::Bytes;
 use futures_core::future::BoxFuture;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -152,7 +153,7 @@ where
     B::Error: Into<BoxError>,
 {
     if request.method() != Method::POST {
-        receiver.count_refused();
+        receiver.count_refused(Refused::Method);
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "callbacks are POSTed");
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -164,18 +165,18 @@ where
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        receiver.count_refused();
+        receiver.count_refused(Refused::TooLarge);
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            receiver.count_refused();
+            receiver.count_refused(Refused::TooLarge);
             return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
         }
         Err(_) => {
-            receiver.count_refused();
+            receiver.count_refused(Refused::Unreadable);
             let r = Rejection::Unreadable;
             return plain(r.status(), &r.to_string());
         }
