@@ -106,17 +106,38 @@ hooks! {
     crate::generated::batch::Client => Service::Batch
 }
 
-/// Sends `request` with pacing, auth, retries and deadlines. A repeat is a copy of the request
-/// made before each attempt that may be repeated, or, when the caller can build the request
-/// again cheaply (`rebuild`), a new one made only when a repeat actually happens. `at_most_once`
-/// overrides [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate);
-/// `options` replace the client's timeout, retry settings or deadline for this call.
+/// Sends `request` with pacing, auth, retries and deadlines ([`attempts`]), and records the
+/// call's duration and outcome.
+#[allow(clippy::manual_async_fn)] // kept small, see `attempts`
+pub(crate) fn run<'a, C: ClientInfo<Inner>>(
+    client: &'a C,
+    service: Service,
+    request: Request,
+    op: &'static str,
+    rebuild: Option<&'a (dyn Fn() -> Option<Request> + Send + Sync)>,
+    at_most_once: bool,
+    options: Option<&'a CallOptions>,
+) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
+    async move {
+        let metrics = &client.inner().0.metrics;
+        let timer = metrics.call_timer();
+        let result = attempts(client, service, request, op, rebuild, at_most_once, options).await;
+        metrics.call(timer, op, &result);
+        result
+    }
+}
+
+/// The attempts of one call. A repeat is a copy of the request made before each attempt that
+/// may be repeated, or, when the caller can build the request again cheaply (`rebuild`), a new
+/// one made only when a repeat actually happens. `at_most_once` overrides
+/// [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate); `options`
+/// replace the client's timeout, retry settings or deadline for this call.
 ///
 /// Every call's future holds this one, so it is kept small: whatever only a failure, a wait
 /// or a token fetch needs lives in futures boxed when that happens ([`after_failure`]), and the
 /// arguments are used where the future captured them (an `async fn` keeps a second copy).
 #[allow(clippy::manual_async_fn)] // on purpose, see above
-pub(crate) fn run<'a, C: ClientInfo<Inner>>(
+fn attempts<'a, C: ClientInfo<Inner>>(
     client: &'a C,
     service: Service,
     mut request: Request,
@@ -127,127 +148,123 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
 ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
     async move {
         let shared = &*client.inner().0;
+        if service == Service::Batch && !shared.auth.is_oauth() {
+            let why = "the Batch API accepts only OAuth2 bearer tokens: build the client with \
+                   Credentials::oauth2 (no request was sent)";
+            return Ok(failure_response(
+                Failure::Config(why.into()),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
         let started = Instant::now();
-        let result = 'call: {
-            if service == Service::Batch && !shared.auth.is_oauth() {
-                let why = "the Batch API accepts only OAuth2 bearer tokens: build the client \
-                       with Credentials::oauth2 (no request was sent)";
-                break 'call Ok(failure_response(
-                    Failure::Config(why.into()),
-                    StatusCode::UNAUTHORIZED,
-                ));
-            }
-            let (cfg, timeout, deadline) = CallOptions::resolve(options, shared, started);
-            let mut state = Attempts {
-                strict: at_most_once && cfg.retry_ambiguous_posts,
-                deadline,
-                retries: 0,
-                throttled: 0,
-                refreshed: false,
-            };
-            with_user_agent(&mut request);
-            let limiter = &shared.limiters[service.index()];
+        let (cfg, timeout, deadline) = CallOptions::resolve(options, shared, started);
+        let mut state = Attempts {
+            strict: at_most_once && cfg.retry_ambiguous_posts,
+            deadline,
+            retries: 0,
+            throttled: 0,
+            refreshed: false,
+        };
+        with_user_agent(&mut request);
+        let limiter = &shared.limiters[service.index()];
+        let metrics = &shared.metrics;
 
-            loop {
-                // Keep a copy only if another attempt can happen. A JSON body is in memory, so
-                // the copy shares its bytes.
-                let may_repeat = state.retries < cfg.max_retries
-                    || state.throttled < cfg.max_throttle_retries
-                    || (!state.refreshed && shared.auth.is_oauth());
-                let spare = if may_repeat && rebuild.is_none() {
-                    request.try_clone()
-                } else {
-                    None
-                };
-                // Requests wait here, not in a retry loop, once the API has asked us to slow
-                // down.
-                let ticket = match limiter.try_acquire() {
-                    Some(ticket) => ticket,
-                    None => {
-                        let acquired = Box::pin(limiter.acquire(state.deadline)).await;
-                        shared.metrics.pace(service, limiter.pace());
-                        match acquired {
-                            Ok(ticket) => ticket,
-                            Err(_) => {
-                                shared.metrics.gave_up(op, GaveUp::Deadline);
-                                break 'call Ok(deadline_response(started));
-                            }
+        loop {
+            // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
+            // copy shares its bytes.
+            let may_repeat = state.retries < cfg.max_retries
+                || state.throttled < cfg.max_throttle_retries
+                || (!state.refreshed && shared.auth.is_oauth());
+            let spare = if may_repeat && rebuild.is_none() {
+                request.try_clone()
+            } else {
+                None
+            };
+            // Requests wait here, not in a retry loop, once the API has asked us to slow down.
+            let ticket = match limiter.try_acquire() {
+                Some(ticket) => ticket,
+                None => {
+                    let acquired = Box::pin(limiter.acquire(state.deadline)).await;
+                    metrics.pace(service, limiter.pace());
+                    match acquired {
+                        Ok(ticket) => ticket,
+                        Err(_) => {
+                            metrics.gave_up(op, GaveUp::Deadline);
+                            return Ok(deadline_response(started));
                         }
                     }
-                };
-                let token = match shared.auth.authorize(&mut request).await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let failure = Failure::Auth(e);
-                        break 'call Ok(failure_response(failure, StatusCode::UNAUTHORIZED));
-                    }
-                };
-                if let Some(t) = attempt_timeout(timeout, state.deadline) {
-                    if t.is_zero() {
-                        shared.metrics.gave_up(op, GaveUp::Deadline);
-                        break 'call Ok(deadline_response(started));
-                    }
-                    if shared.client_timeout != Some(t) {
-                        *request.timeout_mut() = Some(t);
-                    }
                 }
-                let method = request.method().clone();
-
-                let attempt = state.retries + state.throttled + u32::from(state.refreshed) + 1;
-                let span = tracing::debug_span!(
-                    "sinch.request",
-                    otel.kind = "client",
-                    otel.name = method.as_str(),
-                    otel.status_code = tracing::field::Empty,
-                    http.request.method = method.as_str(),
-                    server.address = request.url().host_str().unwrap_or_default(),
-                    server.port = request.url().port_or_known_default().unwrap_or_default(),
-                    http.request.resend_count = tracing::field::Empty,
-                    http.response.status_code = tracing::field::Empty,
-                    "error.type" = tracing::field::Empty,
-                    sinch.operation = op,
-                    attempt,
-                );
-                let timed = shared.metrics.attempt(service, &method);
-                let result = if span.is_disabled() {
-                    client.client().execute(request).await
-                } else {
-                    if attempt > 1 {
-                        span.record("http.request.resend_count", attempt - 1);
-                    }
-                    let result = client
-                        .client()
-                        .execute(request)
-                        .instrument(span.clone())
-                        .await;
-                    record_outcome(&span, &result);
-                    result
-                };
-                timed.end(op, &result);
-                let result = match result {
-                    Ok(resp) if resp.status().is_success() => {
-                        shared.budget.deposit();
-                        limiter.accepted();
-                        break 'call Ok(bounded(resp, shared.max_response_bytes));
-                    }
-                    other => other,
-                };
-                let failed = Failed {
-                    result,
-                    method,
-                    spare,
-                    ticket,
-                    token,
-                };
-                let next = after_failure(shared, service, cfg, &mut state, failed, rebuild, op);
-                match Box::pin(next).await {
-                    Next::Done(result) => break 'call result,
-                    Next::Again(next) => request = next,
+            };
+            let token = match shared.auth.authorize(&mut request).await {
+                Ok(t) => t,
+                Err(e) => return Ok(failure_response(Failure::Auth(e), StatusCode::UNAUTHORIZED)),
+            };
+            if let Some(t) = attempt_timeout(timeout, state.deadline) {
+                if t.is_zero() {
+                    metrics.gave_up(op, GaveUp::Deadline);
+                    return Ok(deadline_response(started));
+                }
+                if shared.client_timeout != Some(t) {
+                    *request.timeout_mut() = Some(t);
                 }
             }
-        };
-        shared.metrics.call(started, op, &result);
-        result
+            let method = request.method().clone();
+
+            let attempt = state.retries + state.throttled + u32::from(state.refreshed) + 1;
+            let span = tracing::debug_span!(
+                "sinch.request",
+                otel.kind = "client",
+                otel.name = method.as_str(),
+                otel.status_code = tracing::field::Empty,
+                http.request.method = method.as_str(),
+                server.address = request.url().host_str().unwrap_or_default(),
+                server.port = request.url().port_or_known_default().unwrap_or_default(),
+                http.request.resend_count = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+                "error.type" = tracing::field::Empty,
+                sinch.operation = op,
+                attempt,
+            );
+            let timed = metrics.attempt(service, &method);
+            let result = if span.is_disabled() {
+                client.client().execute(request).await
+            } else {
+                if attempt > 1 {
+                    span.record("http.request.resend_count", attempt - 1);
+                }
+                let result = client
+                    .client()
+                    .execute(request)
+                    .instrument(span.clone())
+                    .await;
+                record_outcome(&span, &result);
+                result
+            };
+            timed.end(op, &result);
+            let result = match result {
+                Ok(resp) if resp.status().is_success() => {
+                    shared.budget.deposit();
+                    limiter.accepted();
+                    return Ok(bounded(resp, shared.max_response_bytes));
+                }
+                other => other,
+            };
+            let failed = Failed {
+                result,
+                method,
+                spare,
+                ticket,
+                token,
+            };
+            match Box::pin(after_failure(
+                shared, service, cfg, &mut state, failed, rebuild, op,
+            ))
+            .await
+            {
+                Next::Done(result) => return result,
+                Next::Again(next) => request = next,
+            }
+        }
     }
 }
 

@@ -8,7 +8,6 @@ mod state;
 
 use crate::region::Service;
 use reqwest::{Method, Response};
-use tokio::time::Instant;
 
 /// Which meter a client or receiver records with: the global provider's (the default), one
 /// given to its builder, or none.
@@ -115,6 +114,12 @@ pub(crate) struct ClientMetrics {
     inner: Option<std::sync::Arc<otel::ClientInstruments>>,
 }
 
+/// When a call began, if its duration is recorded.
+pub(crate) struct CallTimer {
+    #[cfg(feature = "metrics")]
+    started: Option<std::time::Instant>,
+}
+
 /// One attempt being timed and counted in flight; dropping it (a cancelled call) still takes
 /// it out of the in-flight count.
 pub(crate) struct Attempt<'a> {
@@ -147,16 +152,25 @@ impl ClientMetrics {
         }
     }
 
-    /// A call ended (`started` when it began) with `result`.
+    /// A call begins: its timer (nothing unless recording).
+    #[inline]
+    pub(crate) fn call_timer(&self) -> CallTimer {
+        CallTimer {
+            #[cfg(feature = "metrics")]
+            started: self.inner.as_ref().map(|_| std::time::Instant::now()),
+        }
+    }
+
+    /// A call that began at `timer` ended with `result`.
     #[inline]
     pub(crate) fn call(
         &self,
-        started: Instant,
+        timer: CallTimer,
         op: &'static str,
         result: &reqwest::Result<Response>,
     ) {
         #[cfg(feature = "metrics")]
-        if let Some(m) = &self.inner {
+        if let (Some(m), Some(started)) = (&self.inner, timer.started) {
             m.call(started, op, result);
         }
     }
@@ -283,7 +297,7 @@ impl ReceiverMetrics {
 
     /// The handler took since `started`; `error`: how it failed.
     #[inline]
-    pub(crate) fn handled(&self, started: Instant, error: Option<HandlerError>) {
+    pub(crate) fn handled(&self, started: std::time::Instant, error: Option<HandlerError>) {
         #[cfg(feature = "metrics")]
         if let Some(m) = &self.inner {
             m.handled(started, error);

@@ -8,7 +8,8 @@ use crate::region::Service;
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
 use opentelemetry::{KeyValue, Value};
 use reqwest::{Method, Response};
-use tokio::time::Instant;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
 
 /// OpenTelemetry's advice for `http.client.request.duration`, in seconds.
 const HTTP_BUCKETS: [f64; 14] = [
@@ -29,11 +30,34 @@ const SERVICE: &str = "sinch.service";
 const REASON: &str = "sinch.reason";
 const OUTCOME: &str = "sinch.outcome";
 
-/// A service's host and port, as the client reaches it.
+/// A service's host and port, as the client reaches it, and its attempts in flight by method.
 struct Server {
     address: &'static str,
     port: i64,
+    in_flight: [InFlight; METHODS.len()],
 }
+
+/// The methods `http.request.method` names; anything else is `_OTHER`.
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "_OTHER",
+];
+
+/// Attempts in flight, counted here and handed to `http.client.active_requests` when the count
+/// is an eighth (at least one) away from what was handed over, or at a change [`FLUSH`] after
+/// the last hand-over. Two SDK updates per attempt (an attribute set hashed, a shared entry
+/// locked) cost more than the rest of a call's metrics, and a sender with many requests in
+/// flight moves the count by one all the time. So the instrument is exact up to 15 in flight
+/// (and at none), and within an eighth above.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicI64,
+    reported: AtomicI64,
+    /// When it was last handed over, in microseconds since [`ClientInstruments::origin`].
+    flushed: AtomicU64,
+}
+
+/// 50 ms, in microseconds.
+const FLUSH: u64 = 50_000;
 
 /// `host` as a `&'static str`, so that attributes carrying it are neither copied nor counted
 /// per request: each distinct host is kept once for the life of the process (a handful: the
@@ -62,6 +86,7 @@ pub(super) struct ClientInstruments {
     limiter_rate: Gauge<f64>,
     bulk_window: UpDownCounter<i64>,
     servers: [Server; 3],
+    origin: Instant,
 }
 
 impl ClientInstruments {
@@ -111,7 +136,6 @@ impl ClientInstruments {
                 .build(),
             limiter_engaged: meter
                 .u64_gauge("sinch.client.limiter.engaged")
-                .with_unit("1")
                 .with_description("1 while the rate limiter paces requests to the service, else 0")
                 .build(),
             limiter_rate: meter
@@ -127,19 +151,23 @@ impl ClientInstruments {
             servers: servers.map(|url| Server {
                 address: intern(url.host_str().unwrap_or("")),
                 port: url.port_or_known_default().map_or(0, i64::from),
+                in_flight: Default::default(),
             }),
+            origin: Instant::now(),
         }
     }
 
     pub(super) fn attempt(&self, service: Service, method: &Method) -> Attempt<'_> {
         let server = &self.servers[service.index()];
+        let method = method_index(method);
+        let started = Instant::now();
         let attempt = Attempt {
             m: self,
             server,
-            method: method_name(method),
-            started: Instant::now(),
+            method,
+            started,
         };
-        self.active_requests.add(1, &attempt.in_flight());
+        attempt.in_flight(1, started);
         attempt
     }
 
@@ -231,22 +259,47 @@ impl ClientInstruments {
 pub(super) struct Attempt<'a> {
     m: &'a ClientInstruments,
     server: &'a Server,
-    method: &'static str,
+    /// Into [`METHODS`].
+    method: usize,
     started: Instant,
 }
 
 impl Attempt<'_> {
-    fn in_flight(&self) -> [KeyValue; 3] {
+    fn attrs(&self) -> [KeyValue; 3] {
         [
-            KeyValue::new(METHOD, self.method),
+            KeyValue::new(METHOD, METHODS[self.method]),
             KeyValue::new(ADDRESS, self.server.address),
             KeyValue::new(PORT, self.server.port),
         ]
     }
 
-    pub(super) fn end(self, op: &'static str, result: &reqwest::Result<Response>) {
-        let seconds = self.started.elapsed().as_secs_f64();
-        let [method, address, port] = self.in_flight();
+    /// One more (or one fewer) in flight; hands the count over if it is due.
+    fn in_flight(&self, delta: i64, at: Instant) {
+        let f = &self.server.in_flight[self.method];
+        let now = f.now.fetch_add(delta, Relaxed) + delta;
+        let off = (now - f.reported.load(Relaxed)).abs();
+        if off == 0 {
+            return;
+        }
+        let micros =
+            u64::try_from(at.duration_since(self.m.origin).as_micros()).unwrap_or(u64::MAX);
+        let far = off >= (now.abs() / 8).max(1);
+        if far || micros.saturating_sub(f.flushed.load(Relaxed)) >= FLUSH {
+            f.flushed.store(micros, Relaxed);
+            // Whoever swaps hands over the difference to what was handed over before, so
+            // concurrent hand-overs add up to the count.
+            let before = f.reported.swap(now, Relaxed);
+            if now != before {
+                self.m.active_requests.add(now - before, &self.attrs());
+            }
+        }
+    }
+
+    pub(super) fn end(mut self, op: &'static str, result: &reqwest::Result<Response>) {
+        let ended = Instant::now();
+        let seconds = ended.duration_since(self.started).as_secs_f64();
+        self.started = ended; // for the in-flight hand-over in `drop`
+        let [method, address, port] = self.attrs();
         let op = KeyValue::new(OPERATION, op);
         let d = &self.m.request_duration;
         match result {
@@ -270,7 +323,8 @@ impl Attempt<'_> {
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
-        self.m.active_requests.add(-1, &self.in_flight());
+        // `end` left the time it ended; a cancelled attempt hands over when it is due anyway.
+        self.in_flight(-1, self.started);
     }
 }
 
@@ -294,17 +348,12 @@ fn call_error(result: &reqwest::Result<Response>) -> Option<Value> {
     })
 }
 
-fn method_name(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "_OTHER",
-    }
+/// `m`'s place in [`METHODS`].
+fn method_index(m: &Method) -> usize {
+    METHODS[..METHODS.len() - 1]
+        .iter()
+        .position(|name| *name == m.as_str())
+        .unwrap_or(METHODS.len() - 1)
 }
 
 fn service_name(s: Service) -> &'static str {
@@ -325,7 +374,7 @@ mod receiver {
     use crate::webhook::Rejection;
     use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
     use opentelemetry::KeyValue;
-    use tokio::time::Instant;
+    use std::time::Instant;
 
     pub(in crate::metrics) struct ReceiverInstruments {
         callbacks: Counter<u64>,

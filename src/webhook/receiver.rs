@@ -613,7 +613,7 @@ async fn run(
     metrics: &ReceiverMetrics,
 ) {
     metrics.queued(-1);
-    let started = tokio::time::Instant::now();
+    let started = std::time::Instant::now();
     let outcome = match AssertUnwindSafe(handler(job.event)).catch_unwind().await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err((HandlerError::Error, e.to_string())),
