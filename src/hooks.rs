@@ -185,7 +185,7 @@ fn attempts<'a, C: ClientInfo<Inner>>(
                 Some(ticket) => ticket,
                 None => {
                     let acquired = Box::pin(limiter.acquire(state.deadline)).await;
-                    metrics.pace(service, limiter.pace());
+                    metrics.pace(service, limiter.paced_rate());
                     match acquired {
                         Ok(ticket) => ticket,
                         Err(_) => {
@@ -366,7 +366,7 @@ async fn after_failure(
                 // budget is not touched.
                 limiter.throttled(ticket);
                 m.throttled(service, op);
-                m.pace(service, limiter.pace());
+                m.pace(service, limiter.paced_rate());
                 let header = retry::parse_retry_after(resp.headers());
                 let failed = read_error(resp, limit).await;
                 // The body's RetryInfo is the more precise (Retry-After has whole seconds).

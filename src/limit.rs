@@ -343,6 +343,13 @@ impl Limiter {
         (!quiet).then_some(c.rate)
     }
 
+    /// The pace in force, requests per second, `None` while not engaged; without the curve's
+    /// lock (read after every paced request, for the metrics).
+    pub fn paced_rate(&self) -> Option<f64> {
+        let gap = self.interval.load(Relaxed);
+        (self.engaged.load(Relaxed) && gap > 0).then(|| 1e9 / gap as f64)
+    }
+
     /// The pace in force, requests per second (`None` while not engaged).
     #[cfg(test)]
     fn rate(&self) -> Option<f64> {
