@@ -320,6 +320,81 @@ async fn requests_waiting_for_their_answer_are_in_flight() {
 }
 
 #[tokio::test]
+async fn token_failures_timeouts_and_lost_connections_are_counted_by_reason() {
+    let meters = Meters::new();
+    let fake = Fake::builder().rate_limit(None).start().await.unwrap();
+    let app = fake.create_app("metrics", &[ConversationChannel::Sms]);
+    let quick = RetryConfig::default().initial_backoff(Duration::from_millis(1));
+    let client = fake
+        .client_builder()
+        .meter_provider(&meters.provider)
+        .retry(quick.clone())
+        .build()
+        .unwrap();
+    // The token endpoint is down for a moment: two 503s, then a token.
+    fake.inject("oauth2.token", Fault::status(503).times(2));
+    client.app_get_app().app_id(&app).send().await.unwrap();
+    // A GET whose connection is lost, and one that takes longer than its attempt may: both
+    // repeated (a GET is safe to repeat).
+    fake.inject("App_GetApp", Fault::drop_connection());
+    client.app_get_app().app_id(&app).send().await.unwrap();
+    fake.inject("App_GetApp", Fault::delay(Duration::from_secs(2)));
+    let short = CallOptions::new().timeout(Duration::from_millis(200));
+    client
+        .app_get_app()
+        .app_id(&app)
+        .options(short)
+        .send()
+        .await
+        .unwrap();
+    // A key the token endpoint refuses.
+    let wrong = fake
+        .client_builder()
+        .meter_provider(&meters.provider)
+        .credentials(Credentials::oauth2(fake.key_id(), "not the secret"))
+        .build()
+        .unwrap();
+    let e = wrong
+        .send_message(&sms(&app, "+15550001"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Auth(_)), "{e:?}");
+
+    assert_eq!(statuses(&fake, "oauth2.token"), [503, 503, 200, 401]);
+    // The delayed answer is logged when it comes, after the repeat's.
+    assert!(statuses(&fake, "App_GetApp").starts_with(&[200, 0, 200, 200]));
+    let p = meters.points();
+    let tokens = "sinch.client.token.requests";
+    let outcome = |o| exactly(&p, tokens, &[("sinch.outcome", o)]).value;
+    assert_eq!(
+        (
+            outcome("unavailable"),
+            outcome("success"),
+            outcome("rejected")
+        ),
+        (2.0, 1.0, 1.0)
+    );
+    let get = "app_get_app";
+    let retries = |reason| {
+        let attrs = [("sinch.operation", get), ("sinch.reason", reason)];
+        exactly(&p, "sinch.client.retries", &attrs).value
+    };
+    assert_eq!((retries("transport"), retries("timeout")), (1.0, 1.0));
+    let http = "http.client.request.duration";
+    let failed = |e| total(&p, http, &[("sinch.operation", get), ("error.type", e)]);
+    assert_eq!((failed("transport"), failed("timeout")), (1.0, 1.0));
+    // The timed-out attempt has no status; the call succeeded in the end.
+    let timed_out = matching(&p, http, &[("error.type", "timeout")]);
+    assert!(!timed_out[0].attrs.contains_key("http.response.status_code"));
+    let calls = "sinch.client.call.duration";
+    assert_eq!(exactly(&p, calls, &[("sinch.operation", get)]).value, 3.0);
+    let refused = [("sinch.operation", SEND), ("error.type", "auth")];
+    assert_eq!(exactly(&p, calls, &refused).value, 1.0);
+    // No request reached the API with the refused key.
+    assert!(statuses(&fake, "Messages_SendMessage").is_empty());
+}
+
+#[tokio::test]
 async fn retries_stopped_by_the_budget_or_the_deadline_are_counted() {
     let meters = Meters::new();
     let fake = Fake::builder().rate_limit(None).start().await.unwrap();
@@ -529,6 +604,9 @@ async fn the_receiver_counts_each_outcome_its_queue_and_its_handler() {
     }
     assert_eq!(post_signed(&url, SECRET, &third).await.status, 200);
     receiver.shutdown().await;
+    // After shutdown: 503, so the API redelivers to another instance or later.
+    let fourth = inbound("app", "m4", "c1", "ok");
+    assert_eq!(post_signed(&url, SECRET, &fourth).await.status, 503);
 
     let p = meters.points();
     let callbacks = "sinch.webhook.callbacks";
@@ -544,7 +622,8 @@ async fn the_receiver_counts_each_outcome_its_queue_and_its_handler() {
     assert_eq!(count("rejected", Some("parse")), 1.0);
     assert_eq!(count("rejected", Some("too_large")), 1.0);
     assert_eq!(count("rejected", Some("method")), 1.0);
-    assert_eq!(total(&p, callbacks, &[]), 9.0);
+    assert_eq!(count("unavailable", Some("shutting_down")), 1.0);
+    assert_eq!(total(&p, callbacks, &[]), 10.0);
     assert_eq!(exactly(&p, "sinch.webhook.queue.depth", &[]).value, 0.0);
     let handler = "sinch.webhook.handler.duration";
     assert_eq!(exactly(&p, handler, &[]).value, 1.0);
@@ -552,10 +631,10 @@ async fn the_receiver_counts_each_outcome_its_queue_and_its_handler() {
     assert_eq!(exactly(&p, handler, &[("error.type", "panic")]).value, 1.0);
     // The same story in the receiver's own counters, readable without a meter.
     let s = receiver.stats();
-    assert_eq!((s.received, s.accepted, s.duplicates), (9, 3, 1));
+    assert_eq!((s.received, s.accepted, s.duplicates), (10, 3, 1));
     assert_eq!(
         (s.rejected, s.unavailable, s.handled, s.failed),
-        (4, 1, 1, 2)
+        (4, 2, 1, 2)
     );
 }
 

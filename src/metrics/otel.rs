@@ -47,7 +47,8 @@ const METHODS: [&str; 8] = [
 /// the last hand-over. Two SDK updates per attempt (an attribute set hashed, a shared entry
 /// locked) cost more than the rest of a call's metrics, and a sender with many requests in
 /// flight moves the count by one all the time. So the instrument is exact up to 15 in flight
-/// (and at none), and within an eighth above.
+/// (and at none), and within an eighth above; a change racing a hand-over on another thread
+/// can leave it one off until the next change.
 #[derive(Default)]
 struct InFlight {
     now: AtomicI64,
