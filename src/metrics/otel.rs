@@ -8,7 +8,7 @@ use crate::region::Service;
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, UpDownCounter};
 use opentelemetry::{KeyValue, Value};
 use reqwest::{Method, Response};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 /// OpenTelemetry's advice for `http.client.request.duration`, in seconds.
@@ -43,22 +43,14 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Attempts in flight, counted here and handed to `http.client.active_requests` when the count
-/// is an eighth (at least one) away from what was handed over, or at a change [`FLUSH`] after
-/// the last hand-over. Two SDK updates per attempt (an attribute set hashed, a shared entry
-/// locked) cost more than the rest of a call's metrics, and a sender with many requests in
-/// flight moves the count by one all the time. So the instrument is exact up to 15 in flight
-/// (and at none), and within an eighth above; a change racing a hand-over on another thread
-/// can leave it one off until the next change.
+/// is an eighth (at least one) away from what was handed over. Two SDK updates per attempt (an
+/// attribute set hashed, a shared entry locked) cost more than the rest of a call's metrics,
+/// and a sender with many requests in flight moves the count by one all the time. So the
+/// instrument is exact up to 15 in flight and at none, and within an eighth above. One word
+/// holds the count (low half) and what was handed over (high half): a change is one atomic
+/// add, and a hand-over sets the high half to the low.
 #[derive(Default)]
-struct InFlight {
-    now: AtomicI64,
-    reported: AtomicI64,
-    /// When it was last handed over, in microseconds since [`ClientInstruments::origin`].
-    flushed: AtomicU64,
-}
-
-/// 50 ms, in microseconds.
-const FLUSH: u64 = 50_000;
+struct InFlight(AtomicU64);
 
 /// `host` as a `&'static str`, so that attributes carrying it are neither copied nor counted
 /// per request: each distinct host is kept once for the life of the process (a handful: the
@@ -87,7 +79,6 @@ pub(super) struct ClientInstruments {
     limiter_rate: Gauge<f64>,
     bulk_window: UpDownCounter<i64>,
     servers: [Server; 3],
-    origin: Instant,
 }
 
 impl ClientInstruments {
@@ -154,7 +145,6 @@ impl ClientInstruments {
                 port: url.port_or_known_default().map_or(0, i64::from),
                 in_flight: Default::default(),
             }),
-            origin: Instant::now(),
         }
     }
 
@@ -168,7 +158,7 @@ impl ClientInstruments {
             method,
             started,
         };
-        attempt.in_flight(1, started);
+        attempt.in_flight(1);
         attempt
     }
 
@@ -274,32 +264,35 @@ impl Attempt<'_> {
         ]
     }
 
-    /// One more (or one fewer) in flight; hands the count over if it is due.
-    fn in_flight(&self, delta: i64, at: Instant) {
-        let f = &self.server.in_flight[self.method];
-        let now = f.now.fetch_add(delta, Relaxed) + delta;
-        let off = (now - f.reported.load(Relaxed)).abs();
-        if off == 0 {
+    /// One more (or one fewer) in flight; hands the count over if it moved far enough.
+    fn in_flight(&self, delta: i64) {
+        let word = &self.server.in_flight[self.method].0;
+        // Every -1 follows its +1, so the low half never borrows from the high one.
+        let before = if delta > 0 {
+            word.fetch_add(1, Relaxed)
+        } else {
+            word.fetch_sub(1, Relaxed)
+        };
+        let now = i64::from(low(before)) + delta;
+        let off = (now - i64::from(high(before))).abs();
+        if off < (now / 8).max(1) {
             return;
         }
-        let micros =
-            u64::try_from(at.duration_since(self.m.origin).as_micros()).unwrap_or(u64::MAX);
-        let far = off >= (now.abs() / 8).max(1);
-        if far || micros.saturating_sub(f.flushed.load(Relaxed)) >= FLUSH {
-            f.flushed.store(micros, Relaxed);
-            // Whoever swaps hands over the difference to what was handed over before, so
-            // concurrent hand-overs add up to the count.
-            let before = f.reported.swap(now, Relaxed);
-            if now != before {
-                self.m.active_requests.add(now - before, &self.attrs());
-            }
+        // Whoever hands over moves the high half to the count it saw, and adds the difference:
+        // concurrent hand-overs add up to the count.
+        let seen = word
+            .fetch_update(Relaxed, Relaxed, |w| {
+                Some(u64::from(low(w)) << 32 | u64::from(low(w)))
+            })
+            .unwrap_or_else(|w| w);
+        let moved = i64::from(low(seen)) - i64::from(high(seen));
+        if moved != 0 {
+            self.m.active_requests.add(moved, &self.attrs());
         }
     }
 
-    pub(super) fn end(mut self, op: &'static str, result: &reqwest::Result<Response>) {
-        let ended = Instant::now();
-        let seconds = ended.duration_since(self.started).as_secs_f64();
-        self.started = ended; // for the in-flight hand-over in `drop`
+    pub(super) fn end(self, op: &'static str, result: &reqwest::Result<Response>) {
+        let seconds = self.started.elapsed().as_secs_f64();
         let [method, address, port] = self.attrs();
         let op = KeyValue::new(OPERATION, op);
         let d = &self.m.request_duration;
@@ -324,8 +317,7 @@ impl Attempt<'_> {
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
-        // `end` left the time it ended; a cancelled attempt hands over when it is due anyway.
-        self.in_flight(-1, self.started);
+        self.in_flight(-1);
     }
 }
 
@@ -347,6 +339,14 @@ fn call_error(result: &reqwest::Result<Response>) -> Option<Value> {
         Some(Failure::TooLarge { .. }) => "response_too_large".into(),
         Some(Failure::Config(_)) => "config".into(),
     })
+}
+
+fn low(word: u64) -> u32 {
+    word as u32
+}
+
+fn high(word: u64) -> u32 {
+    (word >> 32) as u32
 }
 
 /// `m`'s place in [`METHODS`].
@@ -457,5 +457,71 @@ mod receiver {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    /// `http.client.active_requests` as the SDK has it now.
+    fn active(provider: &SdkMeterProvider, exporter: &InMemoryMetricExporter) -> i64 {
+        exporter.reset();
+        provider.force_flush().unwrap();
+        let metrics = exporter.get_finished_metrics().unwrap();
+        let mut total = 0;
+        for scope in metrics.last().unwrap().scope_metrics() {
+            for m in scope.metrics() {
+                if let AggregatedMetrics::I64(MetricData::Sum(sum)) = m.data() {
+                    if m.name() == "http.client.active_requests" {
+                        total += sum.data_points().map(|p| p.value()).sum::<i64>();
+                    }
+                }
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn hand_overs_from_racing_threads_add_up_to_the_count() {
+        let exporter = InMemoryMetricExporter::default();
+        let reader = PeriodicReader::builder(exporter.clone()).build();
+        let provider = SdkMeterProvider::builder().with_reader(reader).build();
+        let url = reqwest::Url::parse("https://us.conversation.api.sinch.com").unwrap();
+        let m = &ClientInstruments::new(&provider.meter("test"), [&url, &url, &url]);
+        let started = |n: usize| {
+            (0..n)
+                .map(|_| m.attempt(Service::Conversation, &Method::POST))
+                .collect::<Vec<_>>()
+        };
+        // Four threads open and close attempts in bursts, up to 60 each at a time.
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                s.spawn(move || {
+                    let mut open = vec![];
+                    for i in 0..20_000usize {
+                        if open.len() < 60 && (i / 50 + t) % 2 == 0 {
+                            open.push(m.attempt(Service::Conversation, &Method::POST));
+                        } else {
+                            open.pop();
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(active(&provider, &exporter), 0, "none in flight");
+        // Exact up to 15, within an eighth above.
+        let few = started(15);
+        assert_eq!(active(&provider, &exporter), 15);
+        let many = started(185);
+        let seen = active(&provider, &exporter);
+        assert!((175..=200).contains(&seen), "{seen} of 200");
+        drop(many);
+        assert_eq!(active(&provider, &exporter), 15);
+        drop(few);
+        assert_eq!(active(&provider, &exporter), 0);
     }
 }
