@@ -20,11 +20,16 @@
 //! borrowed body; `builder` and `send_all`, which take each request by value, with the floor
 //! cloning its body per request; `constructors` with the floor building its body per request
 //! from the same strings. The ratios to the borrowed floor are printed too. Also: the floor with
-//! the generated types (what typing costs) and, for the contact shape, the floor and
-//! `send_message` against the embedded fake (it is not what limits a test).
+//! the generated types (what typing costs); for the contact shape, the floor and `send_message`
+//! against the embedded fake (it is not what limits a test); and what metrics cost (feature
+//! `metrics`): `send_message` (contact shape, Basic) with an OpenTelemetry SDK meter provider,
+//! and with the feature on but no provider installed (OpenTelemetry's no-op), each to the same
+//! client without metrics.
 //!
 //! Our clients are built with the defaults (their own connection pool, 30 s timeout, retries,
-//! rate limiter); the floor has one `reqwest::Client` with reqwest's defaults. Contenders take
+//! rate limiter) and without metrics (`without_metrics()`: what a build without the feature
+//! runs, up to one branch per record); the floor has one `reqwest::Client` with reqwest's
+//! defaults. Contenders take
 //! turns in chunks, grouped by shape, in an order shuffled every round, each chunk after an
 //! untimed warm-up of its own. A contender's ratio is the median over rounds of (floor's
 //! time / its time) for the same shape in the same round, so
@@ -342,6 +347,10 @@ enum Path {
     /// Against the embedded fake (contact shape only).
     FakeFloor,
     FakeSendMessage,
+    /// `send_message` with an SDK meter provider (contact shape, Basic).
+    MetricsSdk,
+    /// `send_message` with the feature on and the global no-op provider.
+    MetricsNoop,
 }
 
 impl Path {
@@ -392,6 +401,11 @@ struct Ctx {
     shapes: Vec<Shape>,
     basic: Client,
     oauth: Client,
+    /// Basic, recording metrics with `_provider`.
+    metered: Client,
+    _provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+    /// Basic, with OpenTelemetry's global no-op provider.
+    noop: Client,
     fake_url: String,
     fake_floor_body: FloorRequest,
     fake_body: SendMessageRequest,
@@ -482,7 +496,12 @@ impl Ctx {
                 })
                 .await
             }
-            Path::SendMessage => {
+            Path::SendMessage | Path::MetricsSdk | Path::MetricsNoop => {
+                let client = match c.path {
+                    Path::MetricsSdk => &self.metered,
+                    Path::MetricsNoop => &self.noop,
+                    _ => client,
+                };
                 let request = &shape.unwrap().request;
                 drive(n, inflight, || async {
                     client.send_message(request).await.unwrap();
@@ -580,16 +599,21 @@ fn main() {
         let inflight = env_usize("BENCH_INFLIGHT", 32);
         let url = serve().await;
         let http = reqwest::Client::new();
-        let build = |credentials: Credentials| {
+        let builder = |credentials: Credentials| {
             Client::builder()
                 .project_id("bench")
                 .region(Region::Us)
                 .base_url(&url)
                 .auth_url(format!("{url}/oauth2/token"))
                 .credentials(credentials)
-                .build()
-                .unwrap()
         };
+        let build = |credentials| builder(credentials).without_metrics().build().unwrap();
+        // An SDK meter provider as a service runs one (exporting every 60 s).
+        let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(exporter).build())
+            .build();
+        let basic = || Credentials::basic("key", "secret");
         // The embedded fake, without its request limit or log, with one app and one contact.
         let fake = Fake::builder()
             .key("key", "secret")
@@ -626,8 +650,11 @@ fn main() {
         let cx = Ctx {
             floor_url: format!("{url}{PATH}"),
             floor_auth: reqwest::header::HeaderValue::from_static("Basic a2V5OnNlY3JldA=="), // key:secret
-            basic: build(Credentials::basic("key", "secret")),
+            basic: build(basic()),
             oauth: build(Credentials::oauth2("key", "secret")),
+            metered: builder(basic()).meter_provider(&provider).build().unwrap(),
+            _provider: provider,
+            noop: builder(basic()).build().unwrap(),
             http: http.clone(),
             fake_url: format!(
                 "{}/v1/projects/{}/messages:send",
@@ -660,6 +687,11 @@ fn main() {
                     .collect();
             for auth in [Auth::Basic, Auth::OAuth2] {
                 g.extend(OURS.iter().map(|&path| Contender { group, path, auth }));
+            }
+            if group == 0 {
+                for path in [Path::MetricsSdk, Path::MetricsNoop] {
+                    g.push(Contender { group, path, auth: Auth::Basic });
+                }
             }
             groups.push(g);
         }
@@ -802,6 +834,17 @@ fn main() {
                     floors[2]
                 );
             }
+        }
+        let off = at(0, Path::SendMessage, Auth::Basic);
+        for (path, what) in [
+            (Path::MetricsSdk, "with an SDK meter provider installed"),
+            (Path::MetricsNoop, "with the feature on and no provider installed (no-op)"),
+        ] {
+            let (w, c) = ratio(0, off, at(0, path, Auth::Basic));
+            println!(
+                "metrics: send_message ({}, Basic) {what}, to the same without metrics: {w:.3} (CPU {c:.3})",
+                cx.shapes[0].name
+            );
         }
         let fg = cx.shapes.len();
         let (w, c) = ratio(fg, 0, 1);

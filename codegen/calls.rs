@@ -8,7 +8,9 @@
 //! there and then, while the caller's value is still in cache, and kept as JSON bytes that any
 //! copy of the builder shares (progenitor converts it into its builder form, then back, moving
 //! 1.7 KB each time for a `SendMessageRequest`, and starts from a default builder that allocates
-//! an error message per required field). The helpers it calls live in `src/calls.rs` and `src/hooks.rs`.
+//! an error message per required field). Each builder also gets `.options(CallOptions)`: a
+//! timeout, retry settings or a deadline for that call only (`src/call_options.rs`). The helpers
+//! it calls live in `src/calls.rs` and `src/hooks.rs`.
 
 use quote::quote;
 use syn::punctuated::Punctuated;
@@ -46,6 +48,8 @@ pub fn rewrite_builders(items: &mut [Item]) -> Rewritten {
             }
         }
     }
+    // Builders whose `send` was rewritten: they get the per-call options field.
+    let mut with_options: Vec<syn::Ident> = vec![];
     for item in items.iter_mut() {
         match item {
             Item::Mod(m) => {
@@ -81,21 +85,99 @@ pub fn rewrite_builders(items: &mut [Item]) -> Rewritten {
                 else {
                     continue;
                 };
+                let mut rewritten = false;
                 for member in &mut imp.items {
                     if let ImplItem::Fn(f) = member {
                         if f.sig.ident == "send" && f.sig.asyncness.is_some() {
                             if let Some(path) = rewrite_send(f, &lifetime, has_body.is_some()) {
                                 n.sends += 1;
                                 n.static_paths.extend(path);
+                                rewritten = true;
                             }
                         }
                     }
+                }
+                if rewritten {
+                    add_options(imp);
+                    with_options.extend(name);
                 }
             }
             _ => {}
         }
     }
+    for item in items.iter_mut() {
+        if let Item::Struct(st) = item {
+            if with_options.contains(&st.ident) {
+                let syn::Fields::Named(fields) = &mut st.fields else {
+                    panic!("{}: an operation builder with unnamed fields", st.ident);
+                };
+                fields.named.push(parse_quote!(
+                    options: ::std::option::Option<::std::sync::Arc<crate::CallOptions>>
+                ));
+            }
+        }
+    }
     n
+}
+
+/// The builder's `new` starts without options, and `.options(..)` sets them.
+fn add_options(imp: &mut syn::ItemImpl) {
+    let mut started = 0;
+    for member in &mut imp.items {
+        let ImplItem::Fn(f) = member else { continue };
+        assert!(
+            f.sig.ident != "options",
+            "an operation has a parameter named `options`: rename the per-call options method"
+        );
+        if f.sig.ident == "new" {
+            let mut new = NewWithoutOptions(0);
+            new.visit_block_mut(&mut f.block);
+            started += new.0;
+        }
+    }
+    assert_eq!(
+        started, 1,
+        "a builder's `new` is not the one progenitor 0.15 generates"
+    );
+    imp.items.push(parse_quote! {
+        /// Settings for this call only (a timeout, retry settings, a deadline), in place of
+        /// the client's: see [`crate::CallOptions`].
+        pub fn options(mut self, options: crate::CallOptions) -> Self {
+            self.options = ::std::option::Option::Some(::std::sync::Arc::new(options));
+            self
+        }
+    });
+}
+
+/// `Self { client, .. }` in `new` gets `options: None`.
+struct NewWithoutOptions(usize);
+
+impl VisitMut for NewWithoutOptions {
+    fn visit_expr_struct_mut(&mut self, s: &mut syn::ExprStruct) {
+        syn::visit_mut::visit_expr_struct_mut(self, s);
+        if s.path.is_ident("Self") && s.rest.is_none() {
+            s.fields
+                .push(parse_quote!(options: ::std::option::Option::None));
+            self.0 += 1;
+        }
+    }
+}
+
+/// `let Self { client, params.. } = this;` leaves the options out (`..`): they are read once
+/// for the whole call, not per request built.
+struct WithoutOptions(usize);
+
+impl VisitMut for WithoutOptions {
+    fn visit_pat_struct_mut(&mut self, p: &mut syn::PatStruct) {
+        syn::visit_mut::visit_pat_struct_mut(self, p);
+        if p.path.is_ident("Self") && p.rest.is_none() {
+            p.rest = Some(syn::PatRest {
+                attrs: vec![],
+                dot2_token: Default::default(),
+            });
+            self.0 += 1;
+        }
+    }
 }
 
 /// `async fn send(self) -> Result<T, E> { prepare..; let mut request = ..; rest.. }` becomes
@@ -135,11 +217,13 @@ fn rewrite_send(
         }
     }
     let mut urls = Urls::default();
+    let mut destructured = WithoutOptions(0);
     for s in &mut prepare {
         urls.visit_stmt_mut(s);
         SelfToThis.visit_stmt_mut(s);
+        destructured.visit_stmt_mut(s);
     }
-    if urls.formats != 1 || urls.requests != 1 {
+    if urls.formats != 1 || urls.requests != 1 || destructured.0 != 1 {
         return None;
     }
     let mut exec = Exec(0);
@@ -176,6 +260,7 @@ fn rewrite_send(
         #share
         match prepare(self.clone()) {
             Ok((client, mut request)) => ::futures_util::future::Either::Left(async move {
+                let options = self.options.take();
                 let rebuild = move || prepare(self.clone()).ok().map(|(_, request)| request);
                 #(#rest)*
             }),
@@ -212,14 +297,21 @@ impl VisitMut for SelfToThis {
     }
 }
 
-/// `client.exec(request, &info)` becomes `crate::hooks::call(client, request, &info, &rebuild)`.
+/// `client.exec(request, &info)` becomes
+/// `crate::hooks::call(client, request, &info, &rebuild, options)`.
 struct Exec(usize);
 
 impl VisitMut for Exec {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         syn::visit_mut::visit_expr_mut(self, e);
         if quote!(#e).to_string() == quote!(client.exec(request, &info)).to_string() {
-            *e = parse_quote!(crate::hooks::call(client, request, &info, &rebuild));
+            *e = parse_quote!(crate::hooks::call(
+                client,
+                request,
+                &info,
+                &rebuild,
+                options.as_deref()
+            ));
             self.0 += 1;
         }
     }

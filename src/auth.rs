@@ -1,6 +1,7 @@
 //! Credentials: OAuth2 client credentials with a cached, single-flight token, or Basic auth.
 
 use crate::error::{snippet, AuthError};
+use crate::metrics::{ClientMetrics, TokenOutcome};
 use crate::retry::{parse_retry_after, RetryConfig};
 use base64::Engine as _;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
@@ -106,6 +107,7 @@ impl Auth {
         http: reqwest::Client,
         url: Url,
         retry: RetryConfig,
+        metrics: ClientMetrics,
     ) -> Self {
         match creds.scheme {
             Scheme::Basic => Auth::Basic {
@@ -120,6 +122,7 @@ impl Auth {
                 current: RwLock::new(None),
                 refresh: tokio::sync::Mutex::new(()),
                 retry,
+                metrics,
             })),
         }
     }
@@ -157,6 +160,16 @@ impl Auth {
         }
     }
 
+    /// When the cached token expires, if there is one.
+    pub(crate) fn expiry(&self) -> Option<std::time::SystemTime> {
+        let Auth::OAuth2(src) = self else { return None };
+        let left = src
+            .cached()?
+            .expires_at
+            .saturating_duration_since(Instant::now());
+        Some(std::time::SystemTime::now() + left)
+    }
+
     pub(crate) fn is_oauth(&self) -> bool {
         matches!(self, Auth::OAuth2(_))
     }
@@ -180,6 +193,7 @@ pub(crate) struct TokenSource {
     /// Held only while fetching, so concurrent callers cause one token request.
     refresh: tokio::sync::Mutex<()>,
     retry: RetryConfig,
+    metrics: ClientMetrics,
 }
 
 /// Refresh a minute early, or halfway through a token's life if that is sooner.
@@ -241,20 +255,33 @@ impl TokenSource {
                 .send()
                 .await;
             let last = match sent {
-                Ok(resp) if resp.status().is_success() => return self.store(resp).await,
+                Ok(resp) if resp.status().is_success() => {
+                    let stored = self.store(resp).await;
+                    self.metrics.token_request(match &stored {
+                        Ok(_) => TokenOutcome::Success,
+                        Err(AuthError::Unavailable(_)) => TokenOutcome::Transport,
+                        Err(_) => TokenOutcome::Invalid,
+                    });
+                    return stored;
+                }
                 Ok(resp) => {
                     let status = resp.status();
                     let wait = parse_retry_after(resp.headers());
                     let body = resp.bytes().await.unwrap_or_default();
                     if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
+                        self.metrics.token_request(TokenOutcome::Rejected);
                         return Err(AuthError::Rejected {
                             status,
                             message: snippet(&body),
                         });
                     }
+                    self.metrics.token_request(TokenOutcome::Unavailable);
                     (format!("HTTP {status}"), wait)
                 }
-                Err(e) => (e.without_url().to_string(), None),
+                Err(e) => {
+                    self.metrics.token_request(TokenOutcome::Transport);
+                    (e.without_url().to_string(), None)
+                }
             };
             attempt += 1;
             if attempt > self.retry.max_retries {
@@ -296,6 +323,8 @@ impl TokenSource {
             expires_at: now + life,
         });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        self.metrics
+            .token_expiry(std::time::SystemTime::now() + life);
         Ok(token)
     }
 }

@@ -2,6 +2,7 @@
 //! a message twice.
 
 use crate::generated::{Client, ResponseValue};
+use crate::metrics::ClientMetrics;
 use crate::{types, Result};
 use futures_core::Stream;
 use futures_util::{stream, StreamExt as _};
@@ -73,15 +74,16 @@ impl Client {
             .enumerate()
             .map(move |(index, request)| async move {
                 // Boxed: each send's task stays small (see `send_message`).
-                let result = Box::pin(self.send_message_with(&request, true)).await;
+                let result = Box::pin(self.send_message_with(&request, true, None)).await;
                 BulkOutcome {
                     index,
                     request,
                     result,
                 }
             });
-        let limiter = &self.inner.0.limiters[crate::region::Service::Conversation.index()];
-        ramped(sends, concurrency.max(1), limiter)
+        let shared = &*self.inner.0;
+        let limiter = &shared.limiters[crate::region::Service::Conversation.index()];
+        ramped(sends, concurrency.max(1), limiter, &shared.metrics)
     }
 }
 
@@ -105,6 +107,7 @@ fn ramped<'a, S, F>(
     sends: S,
     max: usize,
     limiter: &'a crate::limit::Limiter,
+    metrics: &'a ClientMetrics,
 ) -> impl Stream<Item = F::Output> + 'a
 where
     S: Stream<Item = F> + 'a,
@@ -116,9 +119,12 @@ where
     let mut running = FuturesUnordered::new();
     let mut limit = FIRST_IN_FLIGHT.max(limiter.bulk_start()).min(max);
     let mut done = 0usize;
+    let mut window = Window { metrics, open: 0 };
+    window.set(limit);
     stream::poll_fn(move |cx| {
         if limit < max && limiter.engaged() {
             limit = max;
+            window.set(limit);
         }
         while running.len() < limit {
             match sends.as_mut().poll_next(cx) {
@@ -131,14 +137,40 @@ where
                 done += 1;
                 if done.is_multiple_of(RAMP_EVERY) && limit < max {
                     limit += 1;
+                    window.set(limit);
                     if !limiter.engaged() {
                         limiter.bulk_reached(limit);
                     }
                 }
                 Poll::Ready(Some(out))
             }
-            Poll::Ready(None) if sends.is_terminated() => Poll::Ready(None),
+            Poll::Ready(None) if sends.is_terminated() => {
+                window.set(0);
+                Poll::Ready(None)
+            }
             Poll::Ready(None) | Poll::Pending => Poll::Pending,
         }
     })
+}
+
+/// A bulk send's window as the `sinch.client.bulk.window` metric sees it: added while the send
+/// runs, taken out when it ends or is dropped.
+struct Window<'a> {
+    metrics: &'a ClientMetrics,
+    open: usize,
+}
+
+impl Window<'_> {
+    fn set(&mut self, n: usize) {
+        if n != self.open {
+            self.metrics.bulk_window(n as i64 - self.open as i64);
+            self.open = n;
+        }
+    }
+}
+
+impl Drop for Window<'_> {
+    fn drop(&mut self) {
+        self.set(0);
+    }
 }

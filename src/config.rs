@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::generated::{self, Client, SEND_MESSAGE_PATH};
 use crate::hooks::{Inner, Shared};
 use crate::limit::{Limiter, RateLimit};
+use crate::metrics::{ClientMetrics, MeterSetting};
 use crate::region::{words, Region, Service};
 use crate::retry::{Budget, RetryConfig};
 use progenitor_client::ClientInfo;
@@ -33,6 +34,7 @@ pub struct ClientBuilder {
     rate_limit: RateLimit,
     max_response_bytes: u64,
     http: Option<reqwest::Client>,
+    metrics: MeterSetting,
 }
 
 /// The default [`ClientBuilder::max_response_bytes`]: far above any answer of the API (a
@@ -53,6 +55,7 @@ impl Default for ClientBuilder {
             rate_limit: RateLimit::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             http: None,
+            metrics: MeterSetting::default(),
         }
     }
 }
@@ -70,6 +73,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -178,6 +182,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Records the client's metrics with `provider` instead of the global meter provider
+    /// (feature `metrics`; see the README's "Operating the client").
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn meter_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: opentelemetry::metrics::MeterProvider + ?Sized,
+    {
+        self.metrics = MeterSetting::given(provider);
+        self
+    }
+
+    /// Records no metrics for this client: no instruments, no clock reads, as without the
+    /// feature (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = MeterSetting::Off;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
         let project_id = self
@@ -189,6 +214,7 @@ impl ClientBuilder {
             .ok_or_else(|| Error::Config("credentials are required".into()))?;
         // Each service's host (region or override) and its document's path prefix.
         let mut bases = Vec::with_capacity(3);
+        let mut hosts = Vec::with_capacity(3);
         for (service, (prefix, params, paths)) in Service::ALL.into_iter().zip([
             (
                 generated::PATH_PREFIX,
@@ -213,6 +239,7 @@ impl ClientBuilder {
                 (None, None) => return Err(no_region(&self.base_urls)),
             };
             let host = checked_url(what, &host)?;
+            hosts.push(host.clone());
             let path = fill_prefix(prefix, params, &project_id)?;
             let url = format!("{}{path}", host.as_str().trim_end_matches('/'));
             bases.push(Base::new(url, paths).map_err(|e| Error::Config(format!("{what}: {e}")))?);
@@ -241,15 +268,27 @@ impl ClientBuilder {
         };
         let send_url = Url::parse(&format!("{baseurl}{SEND_MESSAGE_PATH}"))
             .map_err(|e| Error::Config(format!("base_url {baseurl:?}: {e}")))?;
+        let metrics = ClientMetrics::new(&self.metrics, [&hosts[0], &hosts[1], &hosts[2]]);
+        let limiters = Service::ALL.map(|s| {
+            Limiter::new(
+                self.rate_limit.clone(),
+                &format!("{project_id}/{}", s.host()),
+            )
+        });
+        for service in Service::ALL {
+            metrics.pace(service, limiters[service.index()].pace());
+        }
         let shared = Shared {
-            auth: Auth::new(&credentials, http.clone(), auth_url, self.retry.clone()),
+            auth: Auth::new(
+                &credentials,
+                http.clone(),
+                auth_url,
+                self.retry.clone(),
+                metrics.clone(),
+            ),
             budget: Budget::new(self.retry.budget),
-            limiters: Service::ALL.map(|s| {
-                Limiter::new(
-                    self.rate_limit.clone(),
-                    &format!("{project_id}/{}", s.host()),
-                )
-            }),
+            limiters,
+            metrics,
             max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             timeout: self.timeout,

@@ -1,9 +1,11 @@
-//! progenitor's `exec` hook: authentication, retries, deadlines, tracing and error bodies for
-//! every generated operation, in one loop.
+//! progenitor's `exec` hook: authentication, retries, deadlines, tracing, metrics and error
+//! bodies for every generated operation, in one loop.
 
 use crate::auth::{Auth, Token};
+use crate::call_options::CallOptions;
 use crate::error::{from_error_body, BodyTooLarge, Failure};
 use crate::limit::{Limiter, Ticket};
+use crate::metrics::{self, ClientMetrics, GaveUp, RetryReason};
 use crate::region::Service;
 use crate::retry::{self, Budget, RetryConfig};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -26,6 +28,7 @@ pub(crate) struct Shared {
     pub(crate) budget: Budget,
     /// One per service: each API counts its requests on its own.
     pub(crate) limiters: [Arc<Limiter>; 3],
+    pub(crate) metrics: ClientMetrics,
     pub(crate) max_response_bytes: u64,
     pub(crate) timeout: Option<Duration>,
     /// The timeout the HTTP client applies to every request itself (`None` for a caller's
@@ -59,12 +62,13 @@ pub(crate) trait Api: ClientInfo<Inner> {
 }
 
 /// What a generated operation's `send` awaits (see `codegen/calls.rs`): [`run`], repeating an
-/// attempt with a request built again by `rebuild`.
+/// attempt with a request built again by `rebuild`, with the builder's per-call `options`.
 pub(crate) fn call<'a, C: Api>(
     client: &'a C,
     request: Request,
     info: &OperationInfo,
     rebuild: &'a (dyn Fn() -> Option<Request> + Send + Sync),
+    options: Option<&'a CallOptions>,
 ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
     run(
         client,
@@ -73,6 +77,7 @@ pub(crate) fn call<'a, C: Api>(
         info.operation_id,
         Some(rebuild),
         false,
+        options,
     )
 }
 
@@ -89,7 +94,7 @@ macro_rules! hooks {
                 request: Request,
                 info: &OperationInfo,
             ) -> impl std::future::Future<Output = reqwest::Result<Response>> {
-                run(self, $service, request, info.operation_id, None, false)
+                run(self, $service, request, info.operation_id, None, false, None)
             }
         }
     )*};
@@ -101,22 +106,45 @@ hooks! {
     crate::generated::batch::Client => Service::Batch
 }
 
-/// Sends `request` with pacing, auth, retries and deadlines. A repeat is a copy of the request
-/// made before each attempt that may be repeated, or, when the caller can build the request
-/// again cheaply (`rebuild`), a new one made only when a repeat actually happens. `at_most_once`
-/// overrides [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate).
+/// Sends `request` with pacing, auth, retries and deadlines ([`attempts`]), and records the
+/// call's duration and outcome.
+#[allow(clippy::manual_async_fn)] // kept small, see `attempts`
+pub(crate) fn run<'a, C: ClientInfo<Inner>>(
+    client: &'a C,
+    service: Service,
+    request: Request,
+    op: &'static str,
+    rebuild: Option<&'a (dyn Fn() -> Option<Request> + Send + Sync)>,
+    at_most_once: bool,
+    options: Option<&'a CallOptions>,
+) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
+    async move {
+        let metrics = &client.inner().0.metrics;
+        let timer = metrics.call_timer();
+        let result = attempts(client, service, request, op, rebuild, at_most_once, options).await;
+        metrics.call(timer, op, &result);
+        result
+    }
+}
+
+/// The attempts of one call. A repeat is a copy of the request made before each attempt that
+/// may be repeated, or, when the caller can build the request again cheaply (`rebuild`), a new
+/// one made only when a repeat actually happens. `at_most_once` overrides
+/// [`RetryConfig::retry_ambiguous_posts`] (bulk sends never risk a duplicate); `options`
+/// replace the client's timeout, retry settings or deadline for this call.
 ///
 /// Every call's future holds this one, so it is kept small: whatever only a failure, a wait
 /// or a token fetch needs lives in futures boxed when that happens ([`after_failure`]), and the
 /// arguments are used where the future captured them (an `async fn` keeps a second copy).
 #[allow(clippy::manual_async_fn)] // on purpose, see above
-pub(crate) fn run<'a, C: ClientInfo<Inner>>(
+fn attempts<'a, C: ClientInfo<Inner>>(
     client: &'a C,
     service: Service,
     mut request: Request,
     op: &'static str,
     rebuild: Option<&'a (dyn Fn() -> Option<Request> + Send + Sync)>,
     at_most_once: bool,
+    options: Option<&'a CallOptions>,
 ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
     async move {
         let shared = &*client.inner().0;
@@ -129,18 +157,19 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
             ));
         }
         let started = Instant::now();
+        let (cfg, timeout, deadline) = CallOptions::resolve(options, shared, started);
         let mut state = Attempts {
-            strict: at_most_once && shared.retry.retry_ambiguous_posts,
-            deadline: shared.retry.max_elapsed.map(|d| started + d),
+            strict: at_most_once && cfg.retry_ambiguous_posts,
+            deadline,
             retries: 0,
             throttled: 0,
             refreshed: false,
         };
         with_user_agent(&mut request);
         let limiter = &shared.limiters[service.index()];
+        let metrics = &shared.metrics;
 
         loop {
-            let cfg = &shared.retry;
             // Keep a copy only if another attempt can happen. A JSON body is in memory, so the
             // copy shares its bytes.
             let may_repeat = state.retries < cfg.max_retries
@@ -154,17 +183,25 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
             // Requests wait here, not in a retry loop, once the API has asked us to slow down.
             let ticket = match limiter.try_acquire() {
                 Some(ticket) => ticket,
-                None => match Box::pin(limiter.acquire(state.deadline)).await {
-                    Ok(ticket) => ticket,
-                    Err(_) => return Ok(deadline_response(started)),
-                },
+                None => {
+                    let acquired = Box::pin(limiter.acquire(state.deadline)).await;
+                    metrics.pace(service, limiter.paced_rate());
+                    match acquired {
+                        Ok(ticket) => ticket,
+                        Err(_) => {
+                            metrics.gave_up(op, GaveUp::Deadline);
+                            return Ok(deadline_response(started));
+                        }
+                    }
+                }
             };
             let token = match shared.auth.authorize(&mut request).await {
                 Ok(t) => t,
                 Err(e) => return Ok(failure_response(Failure::Auth(e), StatusCode::UNAUTHORIZED)),
             };
-            if let Some(t) = attempt_timeout(shared.timeout, state.deadline) {
+            if let Some(t) = attempt_timeout(timeout, state.deadline) {
                 if t.is_zero() {
+                    metrics.gave_up(op, GaveUp::Deadline);
                     return Ok(deadline_response(started));
                 }
                 if shared.client_timeout != Some(t) {
@@ -176,23 +213,34 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
             let attempt = state.retries + state.throttled + u32::from(state.refreshed) + 1;
             let span = tracing::debug_span!(
                 "sinch.request",
-                operation = op,
+                otel.kind = "client",
+                otel.name = method.as_str(),
+                otel.status_code = tracing::field::Empty,
+                http.request.method = method.as_str(),
+                server.address = request.url().host_str().unwrap_or_default(),
+                server.port = request.url().port_or_known_default().unwrap_or_default(),
+                http.request.resend_count = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+                "error.type" = tracing::field::Empty,
+                sinch.operation = op,
                 attempt,
-                status = tracing::field::Empty
             );
+            let timed = metrics.attempt(service, &method);
             let result = if span.is_disabled() {
                 client.client().execute(request).await
             } else {
+                if attempt > 1 {
+                    span.record("http.request.resend_count", attempt - 1);
+                }
                 let result = client
                     .client()
                     .execute(request)
                     .instrument(span.clone())
                     .await;
-                if let Ok(resp) = &result {
-                    span.record("status", resp.status().as_u16());
-                }
+                record_outcome(&span, &result);
                 result
             };
+            timed.end(op, &result);
             let result = match result {
                 Ok(resp) if resp.status().is_success() => {
                     shared.budget.deposit();
@@ -209,7 +257,7 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
                 token,
             };
             match Box::pin(after_failure(
-                shared, limiter, &mut state, failed, rebuild, op,
+                shared, service, cfg, &mut state, failed, rebuild, op,
             ))
             .await
             {
@@ -218,6 +266,26 @@ pub(crate) fn run<'a, C: ClientInfo<Inner>>(
             }
         }
     }
+}
+
+/// The client span's status, as OpenTelemetry's HTTP conventions have it: an error for a
+/// 4xx or 5xx answer or no answer, with `error.type`.
+fn record_outcome(span: &tracing::Span, result: &reqwest::Result<Response>) {
+    let error = match result {
+        Ok(resp) => {
+            let status = resp.status();
+            span.record("http.response.status_code", status.as_u16());
+            if status.as_u16() < 400 {
+                return;
+            }
+            span.record("error.type", status.as_str());
+            span.record("otel.status_code", "ERROR");
+            return;
+        }
+        Err(e) => metrics::transport_error(e),
+    };
+    span.record("error.type", error);
+    span.record("otel.status_code", "ERROR");
 }
 
 /// Where a call stands between attempts.
@@ -249,18 +317,21 @@ enum Next {
 /// a retry after backoff, or the end of the call with the error.
 async fn after_failure(
     shared: &Shared,
-    limiter: &Arc<Limiter>,
+    service: Service,
+    cfg: &RetryConfig,
     state: &mut Attempts,
     failed: Failed,
     rebuild: Option<&(dyn Fn() -> Option<Request> + Send + Sync)>,
     op: &'static str,
 ) -> Next {
+    let limiter = &shared.limiters[service.index()];
+    let m = &shared.metrics;
     let strict;
     let cfg = if state.strict {
-        strict = shared.retry.clone().retry_ambiguous_posts(false);
+        strict = cfg.clone().retry_ambiguous_posts(false);
         &strict
     } else {
-        &shared.retry
+        cfg
     };
     let Failed {
         result,
@@ -277,7 +348,7 @@ async fn after_failure(
         })
     };
     let limit = shared.max_response_bytes;
-    let (wait, reason, next) = match result {
+    let (wait, reason, detail, next) = match result {
         Ok(resp) => {
             let status = resp.status();
             // A rejected token is replaced once, whatever the retry settings say.
@@ -286,6 +357,7 @@ async fn after_failure(
                 if let Some(next) = again() {
                     shared.auth.invalidate(used);
                     state.refreshed = true;
+                    m.retry(op, RetryReason::Unauthorized);
                     return Next::Again(next);
                 }
             }
@@ -293,6 +365,8 @@ async fn after_failure(
                 // Pacing, not failure: slow down, wait as the API says, go again; the outage
                 // budget is not touched.
                 limiter.throttled(ticket);
+                m.throttled(service, op);
+                m.pace(service, limiter.paced_rate());
                 let header = retry::parse_retry_after(resp.headers());
                 let failed = read_error(resp, limit).await;
                 // The body's RetryInfo is the more precise (Retry-After has whole seconds).
@@ -308,9 +382,14 @@ async fn after_failure(
                 return match next {
                     Some(next) if wait <= cfg.max_retry_after && within(state.deadline, wait) => {
                         state.throttled += 1;
+                        m.retry(op, RetryReason::Throttled);
                         tracing::debug!(operation = op, ?wait, "429: waiting as asked");
                         tokio::time::sleep(wait).await;
                         Next::Again(next)
+                    }
+                    Some(_) if wait <= cfg.max_retry_after => {
+                        m.gave_up(op, GaveUp::Deadline);
+                        Next::Done(Ok(failed))
                     }
                     _ => Next::Done(Ok(failed)),
                 };
@@ -327,10 +406,16 @@ async fn after_failure(
                 Some(w) => w,
                 None => cfg.backoff(state.retries + 1),
             };
-            if !within(state.deadline, wait) || !shared.budget.try_withdraw() {
+            if let Some(why) = cannot_retry(shared, state, wait) {
+                m.gave_up(op, why);
                 return Next::Done(Ok(read_error(resp, limit).await));
             }
-            (wait, format!("HTTP {status}"), next)
+            (
+                wait,
+                RetryReason::ServerError,
+                format!("HTTP {status}"),
+                next,
+            )
         }
         Err(e) => {
             let retry =
@@ -339,14 +424,21 @@ async fn after_failure(
                 return Next::Done(Err(e));
             };
             let wait = cfg.backoff(state.retries + 1);
-            if !within(state.deadline, wait) || !shared.budget.try_withdraw() {
+            if let Some(why) = cannot_retry(shared, state, wait) {
+                m.gave_up(op, why);
                 return Next::Done(Err(e));
             }
-            (wait, e.without_url().to_string(), next)
+            let reason = if e.is_timeout() {
+                RetryReason::Timeout
+            } else {
+                RetryReason::Transport
+            };
+            (wait, reason, e.without_url().to_string(), next)
         }
     };
     state.retries += 1;
-    tracing::debug!(operation = op, retry = state.retries, ?wait, %reason, "retrying");
+    m.retry(op, reason);
+    tracing::debug!(operation = op, retry = state.retries, ?wait, reason = %detail, "retrying");
     tokio::time::sleep(wait).await;
     Next::Again(next)
 }
@@ -359,6 +451,18 @@ fn with_user_agent(request: &mut Request) {
         .or_insert(reqwest::header::HeaderValue::from_static(
             crate::config::USER_AGENT,
         ));
+}
+
+/// What stops a retry after `wait`, if anything: the deadline, or an empty retry budget (a
+/// retry that can happen pays for itself).
+fn cannot_retry(shared: &Shared, state: &Attempts, wait: Duration) -> Option<GaveUp> {
+    if !within(state.deadline, wait) {
+        Some(GaveUp::Deadline)
+    } else if !shared.budget.try_withdraw() {
+        Some(GaveUp::RetryBudget)
+    } else {
+        None
+    }
 }
 
 fn within(deadline: Option<Instant>, wait: Duration) -> bool {

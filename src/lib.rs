@@ -5,6 +5,7 @@
 mod auth;
 pub mod batch;
 mod bulk;
+mod call_options;
 mod calls;
 mod compose;
 mod config;
@@ -14,6 +15,7 @@ mod generated;
 mod hooks;
 mod limit;
 mod macros;
+mod metrics;
 mod pagination;
 #[cfg(feature = "redis")]
 mod redis_link;
@@ -41,6 +43,7 @@ pub mod fake;
 pub use ::redis;
 pub use auth::{Credentials, DEFAULT_AUTH_URL};
 pub use bulk::BulkOutcome;
+pub use call_options::CallOptions;
 pub use config::{ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT};
 pub use error::{ApiError, AuthError, Error, Result};
 pub use generated::{builder, types, Client, ClientInfo, ResponseValue, PATH_PREFIX};
@@ -57,6 +60,6 @@ pub mod prelude {
     pub use crate::batch::ext::*;
     pub use crate::generated::prelude::*;
     pub use crate::templates::ext::*;
-    pub use crate::{Credentials, Error, RateLimit, Region, Result, RetryConfig};
+    pub use crate::{CallOptions, Credentials, Error, RateLimit, Region, Result, RetryConfig};
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
 }

@@ -476,6 +476,25 @@ impl Limiter {
         self.changed.notify_waiters();
     }
 
+    /// The pace requests are held to, requests per second; `None` while they are not paced
+    /// (nor would the next one be: no 429 for the quiet spell).
+    pub fn pace(&self) -> Option<f64> {
+        if !self.engaged.load(Relaxed) {
+            return None;
+        }
+        let c = self.curve.lock().unwrap_or_else(|p| p.into_inner());
+        let since = Duration::from_nanos(self.now().saturating_sub(c.cut_at));
+        let quiet = self.cfg.ceiling.is_none() && since > self.cfg.quiet;
+        (!quiet).then_some(c.rate)
+    }
+
+    /// The pace in force, requests per second, `None` while not engaged; without the curve's
+    /// lock (read after every paced request, for the metrics).
+    pub fn paced_rate(&self) -> Option<f64> {
+        let gap = self.interval.load(Relaxed);
+        (self.engaged.load(Relaxed) && gap > 0).then(|| 1e9 / gap as f64)
+    }
+
     /// The pace in force, requests per second (`None` while not engaged).
     #[cfg(test)]
     fn rate(&self) -> Option<f64> {

@@ -1,7 +1,7 @@
 //! [`Client::send_message`]: the hot path, by reference and without the generated builder.
 
 use crate::generated::{Client, ClientInfo as _, ResponseValue};
-use crate::{types, Error, Result};
+use crate::{types, CallOptions, Error, Result};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
 impl Client {
@@ -28,7 +28,31 @@ impl Client {
     {
         // Boxed, so that the caller's future stays small: a task holding a send inline is over
         // 1 KiB, beyond the allocator's per-thread cache, which cost up to 5% of a send.
-        Box::pin(self.send_message_with(request, false))
+        Box::pin(self.send_message_with(request, false, None))
+    }
+
+    /// [`Self::send_message`] with a timeout, retry settings or a deadline for this call only
+    /// (see [`CallOptions`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &sinch_conversation::Client, request: &sinch_conversation::types::SendMessageRequest) -> sinch_conversation::Result<()> {
+    /// use sinch_conversation::{CallOptions, RetryConfig};
+    /// use std::time::Duration;
+    ///
+    /// // An OTP: worth nothing in a minute, so no long retries.
+    /// let otp = CallOptions::new()
+    ///     .timeout(Duration::from_secs(3))
+    ///     .retry(RetryConfig::default().max_elapsed(Some(Duration::from_secs(10))));
+    /// client.send_message_with_options(request, &otp).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_message_with_options<'a>(
+        &'a self,
+        request: &'a types::SendMessageRequest,
+        options: &'a CallOptions,
+    ) -> impl std::future::Future<Output = Result<ResponseValue<types::SendMessageResponse>>> + 'a
+    {
+        Box::pin(self.send_message_with(request, false, Some(options)))
     }
 
     /// [`Self::send_message`]; `at_most_once` never repeats after an ambiguous failure, whatever
@@ -37,6 +61,7 @@ impl Client {
         &self,
         request: &types::SendMessageRequest,
         at_most_once: bool,
+        options: Option<&CallOptions>,
     ) -> Result<ResponseValue<types::SendMessageResponse>> {
         let body =
             crate::calls::json_bytes(request).map_err(|e| Error::InvalidRequest(e.to_string()))?;
@@ -62,6 +87,7 @@ impl Client {
             "messages_send_message",
             Some(&rebuild),
             at_most_once,
+            options,
         )
         .await
         .map_err(progenitor_client::Error::<()>::CommunicationError)?;

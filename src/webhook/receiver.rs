@@ -5,6 +5,7 @@
 use super::dedup::{DedupKey, Owner};
 use super::intake::{Intake, Rejection};
 use super::{Event, HeaderSource, Verifier};
+use crate::metrics::{HandlerError, MeterSetting, ReceiverMetrics, Refused};
 use futures_core::future::BoxFuture;
 use futures_util::FutureExt as _;
 use std::collections::hash_map::DefaultHasher;
@@ -133,6 +134,7 @@ struct Shared {
     drain: watch::Sender<bool>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     retry_after: Duration,
+    metrics: ReceiverMetrics,
 }
 
 /// Receives callbacks: verifies, deduplicates, and hands each event to your [`Handler`]
@@ -206,6 +208,7 @@ pub struct ReceiverBuilder {
     order_by: OrderBy,
     ack: Ack,
     retry_after: Duration,
+    metrics: MeterSetting,
 }
 
 impl From<Verifier> for Intake {
@@ -248,6 +251,26 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Records the receiver's metrics with `provider` instead of the global meter provider
+    /// (feature `metrics`; see the README's "Operating the client").
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn meter_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: opentelemetry::metrics::MeterProvider + ?Sized,
+    {
+        self.metrics = MeterSetting::given(provider);
+        self
+    }
+
+    /// Records no metrics for this receiver (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = MeterSetting::Off;
+        self
+    }
+
     /// Starts the workers on the current tokio runtime and returns the receiver.
     ///
     /// # Panics
@@ -260,6 +283,7 @@ impl ReceiverBuilder {
         });
         let per_queue = self.capacity.div_ceil(self.workers).max(1);
         let counts = Arc::new(Counters::default());
+        let metrics = ReceiverMetrics::new(&self.metrics);
         let (drain, drained) = watch::channel(false);
         let mut queues = Vec::with_capacity(self.workers);
         let mut workers = Vec::with_capacity(self.workers);
@@ -272,6 +296,7 @@ impl ReceiverBuilder {
                 self.intake.clone(),
                 counts.clone(),
                 drained.clone(),
+                metrics.clone(),
             )));
         }
         Receiver {
@@ -288,6 +313,7 @@ impl ReceiverBuilder {
                 drain,
                 workers: Mutex::new(workers),
                 retry_after: self.retry_after,
+                metrics,
             }),
         }
     }
@@ -314,6 +340,7 @@ impl Receiver {
             order_by: OrderBy::None,
             ack: Ack::Accepted,
             retry_after: Duration::from_secs(1),
+            metrics: MeterSetting::default(),
         }
     }
 
@@ -346,6 +373,7 @@ impl Receiver {
         if let Some(c) = counter {
             c.fetch_add(1, Mem::Relaxed);
         }
+        self.shared.metrics.received(&result);
         result
     }
 
@@ -410,19 +438,26 @@ impl Receiver {
             None => (shared.next.fetch_add(1, Mem::Relaxed) % n, n),
         };
         let mut job = job;
+        // Counted before the worker can take it out.
+        shared.metrics.queued(1);
         for t in 0..tries {
             match shared.queues[(first + t) % n].try_send(job) {
                 Ok(()) => return Ok(()),
                 Err(mpsc::error::TrySendError::Full(back)) => job = back,
-                Err(mpsc::error::TrySendError::Closed(_)) => return Err("shutting down"),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    shared.metrics.queued(-1);
+                    return Err("shutting down");
+                }
             }
         }
+        shared.metrics.queued(-1);
         Err("full")
     }
 
     /// Counts a request the HTTP layer refused before [`Self::receive`] (wrong method, body
     /// too large or unreadable).
-    pub(super) fn count_refused(&self) {
+    pub(super) fn count_refused(&self, why: Refused) {
+        self.shared.metrics.refused(why);
         let c = &self.shared.counts;
         c.received.fetch_add(1, Mem::Relaxed);
         c.rejected.fetch_add(1, Mem::Relaxed);
@@ -551,19 +586,20 @@ async fn work(
     intake: Intake,
     counts: Arc<Counters>,
     mut drain: watch::Receiver<bool>,
+    metrics: ReceiverMetrics,
 ) {
     loop {
         tokio::select! {
             biased;
             job = rx.recv() => match job {
-                Some(job) => run(job, &handler, &intake, &counts).await,
+                Some(job) => run(job, &handler, &intake, &counts, &metrics).await,
                 None => return,
             },
             // Shutdown (or the receiver dropped): take nothing new, finish what is queued.
             () = async { drop(drain.wait_for(|d| *d).await) } => {
                 rx.close();
                 while let Some(job) = rx.recv().await {
-                    run(job, &handler, &intake, &counts).await;
+                    run(job, &handler, &intake, &counts, &metrics).await;
                 }
                 return;
             }
@@ -571,12 +607,22 @@ async fn work(
     }
 }
 
-async fn run(job: Job, handler: &Erased, intake: &Intake, counts: &Counters) {
+async fn run(
+    job: Job,
+    handler: &Erased,
+    intake: &Intake,
+    counts: &Counters,
+    metrics: &ReceiverMetrics,
+) {
+    metrics.queued(-1);
+    let started = std::time::Instant::now();
     let outcome = match AssertUnwindSafe(handler(job.event)).catch_unwind().await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the handler panicked".to_owned()),
+        Ok(Err(e)) => Err((HandlerError::Error, e.to_string())),
+        Err(_) => Err((HandlerError::Panic, "the handler panicked".to_owned())),
     };
+    metrics.handled(started, outcome.as_ref().err().map(|e| e.0));
+    let outcome = outcome.map_err(|e| e.1);
     match &outcome {
         Ok(()) => counts.handled.fetch_add(1, Mem::Relaxed),
         Err(e) => {

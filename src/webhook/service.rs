@@ -4,6 +4,7 @@
 use super::body::{self, Read};
 use super::intake::Rejection;
 use super::receiver::{BoxError, Receiver};
+use crate::metrics::Refused;
 use bytes::Bytes;
 use futures_core::future::BoxFuture;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -153,7 +154,7 @@ where
     B::Error: Into<BoxError>,
 {
     if request.method() != Method::POST {
-        receiver.count_refused();
+        receiver.count_refused(Refused::Method);
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "callbacks are POSTed");
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -164,7 +165,7 @@ where
     let body = match body::read(&parts.headers, body, limit).await {
         Read::Body(body) => body,
         Read::TooLarge { drained } => {
-            receiver.count_refused();
+            receiver.count_refused(Refused::TooLarge);
             let mut r = plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
             if !drained {
                 r.headers_mut()
@@ -173,7 +174,7 @@ where
             return r;
         }
         Read::Unreadable => {
-            receiver.count_refused();
+            receiver.count_refused(Refused::Unreadable);
             let r = Rejection::Unreadable;
             return plain(r.status(), &r.to_string());
         }
