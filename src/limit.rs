@@ -358,17 +358,6 @@ impl Limiter {
         self.engaged.store(true, Relaxed);
         self.bulk_reached.store(0, Relaxed);
         tracing::debug!(rate = c.rate, "rate limiter cut the pace after a 429");
-        if std::env::var_os("LIMIT_DEBUG").is_some() {
-            eprintln!(
-                "CUT {:p} t={:.3} acc={:?} sent={:.1} rate={:.1} wmax={:.1}",
-                self,
-                now as f64 / 1e9,
-                accepted,
-                sent,
-                c.rate,
-                c.w_max
-            );
-        }
         drop(c);
         // The shared pace is cut (or started) by the same 429, unless another instance has
         // cut it in this round already; until Redis answers, the local cut holds.
