@@ -2,8 +2,12 @@
 //! budget untouched), the adaptive limiter converges on a server's limit alone and shared,
 //! bulk sends never duplicate, and oversized responses are refused.
 
+#[path = "support/fakes.rs"]
+mod fakes;
+
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
+use fakes::limited;
 use futures_util::StreamExt;
 use serde_json::json;
 use sinch_conversation::fake::{Fake, Fault};
@@ -37,18 +41,6 @@ fn stored(fake: &Fake) -> (usize, usize) {
     let all = fake.messages();
     let distinct: HashSet<_> = all.iter().map(|m| m.metadata.clone()).collect();
     (all.len(), distinct.len())
-}
-
-async fn limited(rate: f64) -> (Fake, String) {
-    let fake = Fake::builder()
-        .rate_limit(Some(rate))
-        .queue_capacity(usize::MAX)
-        .record_requests(true)
-        .start()
-        .await
-        .unwrap();
-    let app = fake.create_app("load", &[Ch::Sms]);
-    (fake, app)
 }
 
 fn throttled(fake: &Fake) -> usize {

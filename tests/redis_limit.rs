@@ -4,9 +4,12 @@
 //! unreachable from the start, or stops in the middle, every client goes on pacing itself and
 //! no send fails.
 
+#[path = "support/fakes.rs"]
+mod fakes;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
+use fakes::limited;
 use futures_util::StreamExt;
 use redis_server::RedisServer;
 use sinch_conversation::fake::Fake;
@@ -28,18 +31,6 @@ struct Run {
     took: Duration,
     /// When the first and the last client finished.
     done: (Duration, Duration),
-}
-
-async fn limited(rate: f64) -> (Fake, String) {
-    let fake = Fake::builder()
-        .rate_limit(Some(rate))
-        .queue_capacity(usize::MAX)
-        .record_requests(true)
-        .start()
-        .await
-        .unwrap();
-    let app = fake.create_app("shared", &[ConversationChannel::Sms]);
-    (fake, app)
 }
 
 /// `n` messages split over `clients` independent clients (each its own limiter, token and

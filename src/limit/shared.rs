@@ -179,10 +179,13 @@ impl Pace {
         else {
             return; // not engaged anywhere (or expired after a quiet spell)
         };
-        // An equal part of what the instances that send less than their part leave over.
+        let members = number(6).unwrap_or(1.0).max(1.0);
+        // An equal part of what the instances that send less than their part leave over, and
+        // never less than an equal part of the whole.
         let since = Duration::from_micros(since_us as u64);
         let pace = limiter.cfg.curve(w_max, since, recovery(&limiter.cfg));
-        let share = ((pace - idle_use) / (others_busy + 1.0) / pace).clamp(0.0, 1.0);
+        let leftover = (pace - idle_use) / (others_busy + 1.0) / pace;
+        let share = leftover.clamp(1.0 / members, 1.0);
         let epoch = epoch as u64;
         let new_round = epoch > self.epoch.fetch_max(epoch, Relaxed);
         limiter.follow(&Shared {
@@ -200,9 +203,9 @@ impl Pace {
 /// (µs), 5 quiet (ms), 6 decrease, 7 recovery (µs), 8 min rate, 9 ceiling (0: none),
 /// 10 accepted (req/s).
 /// `members()` records this instance and returns the members' views: how many others wait
-/// for slots, what the others that do not use, what the API accepted from all.
-/// `answer` returns: engaged (1), w_max, µs since the cut, epoch, others backlogged, others'
-/// use when not backlogged; or {0} when there is no shared pace.
+/// for slots, what the others that do not use, what the API accepted from all, how many
+/// there are. `answer` returns: engaged (1), w_max, µs since the cut, epoch, others
+/// backlogged, others' use when not backlogged, members; or {0} when there is no shared pace.
 const ANSWER: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -211,23 +214,24 @@ local function members()
              string.format('%.0f %s %s %s', now, ARGV[2], ARGV[3], ARGV[10]))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
   local all = redis.call('HGETALL', KEYS[2])
-  local busy, idle, accepted = 0, 0, 0
+  local busy, idle, accepted, n = 0, 0, 0, 0
   for i = 1, #all, 2 do
     local at, used, waits, ok = string.match(all[i + 1], '(%S+) (%S+) (%S+) (%S+)')
     if now - tonumber(at) > tonumber(ARGV[4]) then
       redis.call('HDEL', KEYS[2], all[i])
     else
+      n = n + 1
       accepted = accepted + tonumber(ok)
       if all[i] ~= ARGV[1] then
         if waits == '1' then busy = busy + 1 else idle = idle + tonumber(used) end
       end
     end
   end
-  return busy, idle, accepted
+  return busy, idle, accepted, n
 end
-local function answer(w, cut, epoch, busy, idle)
+local function answer(w, cut, epoch, busy, idle, n)
   return {'1', tostring(w), string.format('%.0f', now - cut), tostring(epoch), tostring(busy),
-          tostring(idle)}
+          tostring(idle), tostring(n)}
 end
 ";
 
@@ -237,8 +241,8 @@ static SYNC: LazyLock<Script> = LazyLock::new(|| {
         "{ANSWER}
         local p = redis.call('HMGET', KEYS[1], 'w', 'cut', 'epoch')
         if not p[1] then return {{'0'}} end
-        local busy, idle = members()
-        return answer(tonumber(p[1]), tonumber(p[2]), tonumber(p[3]), busy, idle)"
+        local busy, idle, _, n = members()
+        return answer(tonumber(p[1]), tonumber(p[2]), tonumber(p[3]), busy, idle, n)"
     ))
 });
 
@@ -254,7 +258,7 @@ static CUT: LazyLock<Script> = LazyLock::new(|| {
         local p = redis.call('HMGET', KEYS[1], 'w', 'cut', 'epoch', 'calib')
         local w, cut, epoch, calib = tonumber(p[1]), tonumber(p[2]), tonumber(p[3]), tonumber(p[4])
         local mine = tonumber(ARGV[12])
-        local busy, idle, accepted = members()
+        local busy, idle, accepted, n = members()
         if not w then
           w, cut, epoch, calib = mine, now, 1, now + tonumber(ARGV[13])
           redis.call('DEL', KEYS[3])
@@ -273,6 +277,6 @@ static CUT: LazyLock<Script> = LazyLock::new(|| {
                    'epoch', epoch, 'calib', string.format('%.0f', calib))
         redis.call('PEXPIRE', KEYS[1], ARGV[5])
         redis.call('PEXPIRE', KEYS[3], ARGV[5])
-        return answer(w, cut, epoch, busy, idle)"
+        return answer(w, cut, epoch, busy, idle, n)"
     ))
 });

@@ -32,6 +32,20 @@ pub const TRIGGERS: [&str; 19] = [
     "UNSUPPORTED",
 ];
 
+/// A fake whose project limit is `rate` requests/s (429 beyond it), with no limit on the queue,
+/// recording every request, and an SMS app on it.
+pub async fn limited(rate: f64) -> (Fake, String) {
+    let fake = Fake::builder()
+        .rate_limit(Some(rate))
+        .queue_capacity(usize::MAX)
+        .record_requests(true)
+        .start()
+        .await
+        .unwrap();
+    let app = fake.create_app("load", &[Ch::Sms]);
+    (fake, app)
+}
+
 pub fn body<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).unwrap()
 }
