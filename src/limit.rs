@@ -3,14 +3,16 @@
 //! Off (a few atomic operations per request, to meter what is sent and accepted) until the API
 //! first answers 429. Then requests are paced at the rate the API was accepting from this
 //! client (its share of the limit), cut by 10% on each further round of 429s, and grown back
-//! along TCP CUBIC's curve: quickly back to the rate it was cut from, flat there, then probing
-//! above it. The curve's constant is the same for every client, so clients sharing one limit
-//! without talking to each other converge on equal shares like TCP flows on a link. What keeps
-//! the 429s few: a round ends at a cut (a 429 for a request sent before it does not cut again,
-//! one sent after it at the new pace does), and a change of pace reaches the requests already
-//! waiting for a slot (they take a new one). A slot is an estimate, never a reason to fail: a
-//! request whose slot lies past its call's deadline goes before the deadline and lets the API
-//! decide (only a configured ceiling is a hard rule). After a quiet spell without 429s the limiter switches itself off again.
+//! along TCP CUBIC's curve scaled to the client's rate: back to the rate it was cut from in the
+//! same time whatever the client's share, flat there, then probing above it. Clients sharing
+//! one limit without talking to each other even out because a larger share meets more 429s
+//! and is cut more often (slowly; `limit/shared.rs` shares one pace through Redis instead).
+//! What keeps the 429s few: a round ends at a cut (a 429 for a request sent before it does not
+//! cut again, one sent after it at the new pace does), and a change of pace reaches the
+//! requests already waiting for a slot (they take a new one). A slot is an estimate, never a
+//! reason to fail: a request whose slot lies past its call's deadline goes before the deadline
+//! and lets the API decide (only a configured ceiling is a hard rule). After a quiet spell
+//! without 429s the limiter switches itself off again.
 
 #[cfg(feature = "redis")]
 mod shared;
@@ -86,10 +88,11 @@ impl RateLimit {
 
     /// One pace for every instance of the project, kept in `redis` (feature `redis`; see the
     /// README's "Running several instances"). Nothing is shared until an instance meets a 429;
-    /// then the instances sync every 100 ms and each paces itself at an equal part of the
-    /// shared pace, a round of 429s anywhere cuts it once, and it climbs back as the local
-    /// one does. Redis is never in a request's path: if it is slow or down, each instance
-    /// goes on pacing itself alone.
+    /// then the engaged instances sync every 25 ms and each paces itself at an equal part of
+    /// the shared pace, a round of 429s anywhere cuts it once (from what the API accepted from
+    /// all), and it climbs back along the local limiter's curve, three times slower. Redis is
+    /// never in a request's path: if it is slow or down, each instance goes on pacing itself
+    /// alone.
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn shared(mut self, redis: &crate::Redis) -> Self {

@@ -7,8 +7,9 @@
 //! [`SYNC_EVERY`]: each says how much it sends and whether requests wait for slots, and gets
 //! back the pace and how many others want more; it paces itself at an equal part of what the
 //! instances that send less leave over. A round of 429s anywhere cuts the shared pace once
-//! (the round is the pace's epoch, as in the local limiter), and the pace climbs back along
-//! the same curve as the local limiter's, computed from Redis' clock.
+//! (the round is the pace's epoch, as in the local limiter), from what the API accepted from
+//! all of them, and the pace climbs back along the local limiter's curve, [`SLOWER`] times
+//! slower, on Redis' clock.
 //!
 //! Every call to Redis runs in a task of its own, never in a request's path: a request waits
 //! only for its local slot. When Redis is slow or unreachable the syncs stop arriving and the
