@@ -336,13 +336,17 @@ impl Limiter {
         if ticket.0 != self.epoch.load(Relaxed) {
             return; // sent before the last cut: that cut already answered this overload
         }
-        // What the API accepted from this client lately is its share of the limit; what it
-        // was sending is an upper bound when too few were accepted to tell.
+        // Paced, the cut is from the pace in force, as CUBIC cuts from its window. Unpaced
+        // (the first 429), what the API accepted from this client lately is its share of the
+        // limit, and what it was sending an upper bound when too few were accepted to tell;
+        // paced, that measure only counts when far below the pace (the client sends less than
+        // it may). Cutting from min(measured, pace) instead cut small clients deeper: a rate
+        // read from a few events is noisy, and the min keeps only its low readings.
         let accepted = self.accepted.rate(now, MIN_ACCEPTED);
         let sent = self.sent.rate(now, 1).unwrap_or(self.cfg.min_rate);
         let mut current = accepted.unwrap_or(sent * self.cfg.decrease);
-        if self.engaged.load(Relaxed) {
-            current = current.min(c.rate);
+        if self.engaged.load(Relaxed) && current > c.rate / 2.0 {
+            current = c.rate;
         }
         // CUBIC's fast convergence: a client cut below where its last cut was is losing its
         // share to others, and aims its curve a little lower to make room sooner.
@@ -423,8 +427,8 @@ impl Limiter {
         }
         c.rate = self.cfg.clamp(self.cfg.curve(c.w_max, since, c.recovery));
         let gap = interval(c.rate);
-        if gap.saturating_mul(3) < c.reserved_at.saturating_mul(2) {
-            self.repace(&mut c, now); // much faster now: no slot waits at the old pace
+        if drifted(gap, c.reserved_at) {
+            self.repace(&mut c, now);
         } else {
             self.interval.store(gap, Relaxed);
         }
@@ -449,9 +453,7 @@ impl Limiter {
             self.epoch.fetch_add(1, Relaxed);
             self.bulk_reached.store(0, Relaxed);
             self.repace(&mut c, now);
-        } else if gap.saturating_mul(10) < c.reserved_at.saturating_mul(9)
-            || gap.saturating_mul(10) > c.reserved_at.saturating_mul(11)
-        {
+        } else if drifted(gap, c.reserved_at) {
             self.repace(&mut c, now); // a new share: waiting requests follow it
         } else {
             self.interval.store(gap, Relaxed);
@@ -501,6 +503,15 @@ impl Limiter {
 fn last_moment(deadline: Instant) -> Instant {
     let left = deadline.saturating_duration_since(Instant::now());
     deadline - (left / 2).min(Duration::from_secs(1))
+}
+
+/// Whether the pace moved far enough from the one waiting requests reserved their slots at
+/// that they should take new ones. A client keeps up to its bulk window of requests waiting
+/// (64 by default): at a low pace their slots reach seconds ahead, and a climb that waited for
+/// them would reach a small client seconds after a large one, which keeps shares uneven.
+fn drifted(gap: u64, reserved_at: u64) -> bool {
+    gap.saturating_mul(10) < reserved_at.saturating_mul(9)
+        || gap.saturating_mul(10) > reserved_at.saturating_mul(11)
 }
 
 fn interval(rate: f64) -> u64 {

@@ -9,87 +9,14 @@ mod fakes;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
-use fakes::limited;
-use futures_util::StreamExt;
+use fakes::{campaign as run, limited};
 use redis_server::RedisServer;
 use sinch_conversation::fake::Fake;
 use sinch_conversation::prelude::*;
 use sinch_conversation::redis::AsyncCommands as _;
-use sinch_conversation::types::{AppMessage, ConversationChannel, Recipient, SendMessageRequest};
+use sinch_conversation::types::ConversationChannel;
 use sinch_conversation::Redis;
-use std::collections::HashSet;
-use std::time::{Duration, Instant};
-
-/// What a run of several clients came to, as the fake saw it.
-#[derive(Debug)]
-struct Run {
-    delivered: usize,
-    duplicated: usize,
-    failed: usize,
-    requests: usize,
-    refused: usize,
-    took: Duration,
-    /// When the first and the last client finished.
-    done: (Duration, Duration),
-}
-
-/// `n` messages split over `clients` independent clients (each its own limiter, token and
-/// connections, each in a task of its own), all built with `rate_limit`.
-async fn run(fake: &Fake, app: &str, clients: usize, n: usize, rate_limit: RateLimit) -> Run {
-    let clients: Vec<Client> = (0..clients)
-        .map(|_| {
-            fake.client_builder()
-                .rate_limit(rate_limit.clone())
-                .build()
-                .unwrap()
-        })
-        .collect();
-    for c in &clients {
-        c.app_get_app().app_id(app).send().await.unwrap(); // token and connection
-    }
-    let share = n.div_ceil(clients.len());
-    let started = Instant::now();
-    let tasks = clients.into_iter().enumerate().map(|(k, client)| {
-        let app = app.to_owned();
-        tokio::spawn(async move {
-            let requests = (k * share..((k + 1) * share).min(n)).map(|i| {
-                let mut r = SendMessageRequest::new(
-                    &app,
-                    Recipient::channel(ConversationChannel::Sms, format!("+1555{:07}", i % 100)),
-                    AppMessage::text("shared pace"),
-                );
-                r.message_metadata = Some(i.to_string());
-                r
-            });
-            let failed = client
-                .send_all(requests, 32)
-                .filter(|o| std::future::ready(o.result.is_err()))
-                .count()
-                .await;
-            (failed, started.elapsed())
-        })
-    });
-    let ends: Vec<(usize, Duration)> = futures_util::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let took = started.elapsed();
-    let stored = fake.messages();
-    let distinct: HashSet<_> = stored.iter().map(|m| m.metadata.clone()).collect();
-    let sends = fake.requests_for("Messages_SendMessage");
-    Run {
-        delivered: distinct.len(),
-        duplicated: stored.len() - distinct.len(),
-        failed: ends.iter().map(|e| e.0).sum(),
-        requests: sends.len(),
-        refused: sends.iter().filter(|r| r.status == 429).count(),
-        took,
-        done: ends
-            .iter()
-            .fold((took, Duration::ZERO), |(a, b), e| (a.min(e.1), b.max(e.1))),
-    }
-}
+use std::time::Duration;
 
 async fn keys(server: &RedisServer) -> Vec<String> {
     let client = sinch_conversation::redis::Client::open(server.url()).unwrap();

@@ -2,10 +2,13 @@
 //! webhooks, typed API errors, and raw HTTP for requests the typed client cannot make.
 #![allow(dead_code)]
 
+use futures_util::StreamExt as _;
 use serde_json::{json, Value};
 use sinch_conversation::fake::{app_request, Fake};
 use sinch_conversation::prelude::*;
 use sinch_conversation::types::{self, ConversationChannel as Ch};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "webhook-secret";
 
@@ -44,6 +47,83 @@ pub async fn limited(rate: f64) -> (Fake, String) {
         .unwrap();
     let app = fake.create_app("load", &[Ch::Sms]);
     (fake, app)
+}
+
+/// What a campaign of several clients came to, as the fake saw it.
+#[derive(Debug)]
+pub struct Campaign {
+    pub delivered: usize,
+    pub duplicated: usize,
+    pub failed: usize,
+    pub requests: usize,
+    pub refused: usize,
+    pub took: Duration,
+    /// When the first and the last client finished.
+    pub done: (Duration, Duration),
+}
+
+/// `n` messages split over `clients` independent clients (each its own limiter, token and
+/// connections, each in a task of its own), all built with `rate_limit`.
+pub async fn campaign(
+    fake: &Fake,
+    app: &str,
+    clients: usize,
+    n: usize,
+    rate_limit: RateLimit,
+) -> Campaign {
+    let clients: Vec<Client> = (0..clients)
+        .map(|_| {
+            fake.client_builder()
+                .rate_limit(rate_limit.clone())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    for c in &clients {
+        c.app_get_app().app_id(app).send().await.unwrap(); // token and connection
+    }
+    let share = n.div_ceil(clients.len());
+    let started = Instant::now();
+    let tasks = clients.into_iter().enumerate().map(|(k, client)| {
+        let app = app.to_owned();
+        tokio::spawn(async move {
+            let requests = (k * share..((k + 1) * share).min(n)).map(|i| {
+                let mut r = types::SendMessageRequest::new(
+                    &app,
+                    types::Recipient::channel(Ch::Sms, format!("+1555{:07}", i % 100)),
+                    types::AppMessage::text("campaign"),
+                );
+                r.message_metadata = Some(i.to_string());
+                r
+            });
+            let failed = client
+                .send_all(requests, 32)
+                .filter(|o| std::future::ready(o.result.is_err()))
+                .count()
+                .await;
+            (failed, started.elapsed())
+        })
+    });
+    let ends: Vec<(usize, Duration)> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let took = started.elapsed();
+    let stored = fake.messages();
+    let distinct: HashSet<_> = stored.iter().map(|m| m.metadata.clone()).collect();
+    let sends = fake.requests_for("Messages_SendMessage");
+    Campaign {
+        delivered: distinct.len(),
+        duplicated: stored.len() - distinct.len(),
+        failed: ends.iter().map(|e| e.0).sum(),
+        requests: sends.len(),
+        refused: sends.iter().filter(|r| r.status == 429).count(),
+        took,
+        done: ends
+            .iter()
+            .fold((took, Duration::ZERO), |(a, b), e| (a.min(e.1), b.max(e.1))),
+    }
 }
 
 pub fn body<T: serde::de::DeserializeOwned>(v: Value) -> T {
