@@ -305,7 +305,7 @@ async fn sixteen_uncoordinated_clients_lose_nothing_and_keep_429s_under_a_tenth(
     // The bench (release, 8,000 messages) shows 6-7%; the bound is 10%.
     assert!(r.refused * 10 <= r.requests, "{r:?}");
     // The limit used: N/R plus the ramp up and the last clients' tail (the bench's figure is
-    // 0.94-0.98 of the limit; a debug build beside other tests is given room).
+    // 0.88-0.99 of the limit; a debug build beside other tests is given room).
     let ideal = N as f64 / R;
     assert!(r.took.as_secs_f64() < ideal * 1.5, "{r:?}");
 }
