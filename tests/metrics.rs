@@ -13,7 +13,7 @@ use sinch_conversation::fake::{Fake, Fault};
 use sinch_conversation::prelude::*;
 use sinch_conversation::types::{AppMessage, ConversationChannel, Recipient, SendMessageRequest};
 use sinch_conversation::webhook::{self, Event, Receiver, Verifier};
-use sinch_conversation::{CallOptions, Error};
+use sinch_conversation::{CallOptions, ClientBuilder, Error};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,15 @@ impl Meters {
             .build();
         let provider = SdkMeterProvider::builder().with_reader(reader).build();
         Meters { provider, exporter }
+    }
+
+    /// A fake whose project limit is `limit`, an SMS app on it, and a client builder for it
+    /// that records with these meters.
+    async fn fake(&self, limit: Option<f64>) -> (Fake, String, ClientBuilder) {
+        let fake = Fake::builder().rate_limit(limit).start().await.unwrap();
+        let app = fake.create_app("metrics", &[ConversationChannel::Sms]);
+        let builder = fake.client_builder().meter_provider(&self.provider);
+        (fake, app, builder)
     }
 
     /// Every data point as of now (cumulative).
@@ -159,13 +168,8 @@ fn statuses(fake: &Fake, operation: &str) -> Vec<u16> {
 #[tokio::test]
 async fn a_scripted_run_records_each_attempt_retry_429_and_token_request() {
     let meters = Meters::new();
-    let fake = Fake::builder().rate_limit(None).start().await.unwrap();
-    let app = fake.create_app("metrics", &[ConversationChannel::Sms]);
-    let client = fake
-        .client_builder()
-        .meter_provider(&meters.provider)
-        .build()
-        .unwrap();
+    let (fake, app, client) = meters.fake(None).await;
+    let client = client.build().unwrap();
     let port = fake.addr().port().to_string();
 
     // 1: a plain send (and the first token).
@@ -279,13 +283,8 @@ async fn a_scripted_run_records_each_attempt_retry_429_and_token_request() {
 #[tokio::test]
 async fn requests_waiting_for_their_answer_are_in_flight() {
     let meters = Meters::new();
-    let fake = Fake::builder().rate_limit(None).start().await.unwrap();
-    let app = fake.create_app("metrics", &[ConversationChannel::Sms]);
-    let client = fake
-        .client_builder()
-        .meter_provider(&meters.provider)
-        .build()
-        .unwrap();
+    let (fake, app, client) = meters.fake(None).await;
+    let client = client.build().unwrap();
     client.send_message(&sms(&app, "+15550000")).await.unwrap();
     fake.inject(
         "Messages_SendMessage",
@@ -322,15 +321,9 @@ async fn requests_waiting_for_their_answer_are_in_flight() {
 #[tokio::test]
 async fn token_failures_timeouts_and_lost_connections_are_counted_by_reason() {
     let meters = Meters::new();
-    let fake = Fake::builder().rate_limit(None).start().await.unwrap();
-    let app = fake.create_app("metrics", &[ConversationChannel::Sms]);
+    let (fake, app, client) = meters.fake(None).await;
     let quick = RetryConfig::default().initial_backoff(Duration::from_millis(1));
-    let client = fake
-        .client_builder()
-        .meter_provider(&meters.provider)
-        .retry(quick.clone())
-        .build()
-        .unwrap();
+    let client = client.retry(quick.clone()).build().unwrap();
     // The token endpoint is down for a moment: two 503s, then a token.
     fake.inject("oauth2.token", Fault::status(503).times(2));
     client.app_get_app().app_id(&app).send().await.unwrap();
@@ -397,8 +390,7 @@ async fn token_failures_timeouts_and_lost_connections_are_counted_by_reason() {
 #[tokio::test]
 async fn retries_stopped_by_the_budget_or_the_deadline_are_counted() {
     let meters = Meters::new();
-    let fake = Fake::builder().rate_limit(None).start().await.unwrap();
-    let app = fake.create_app("metrics", &[ConversationChannel::Sms]);
+    let (fake, app, client) = meters.fake(None).await;
     // A budget that pays for exactly one retry.
     let retry = RetryConfig::default()
         .initial_backoff(Duration::from_millis(1))
@@ -406,12 +398,7 @@ async fn retries_stopped_by_the_budget_or_the_deadline_are_counted() {
             capacity: 5,
             retry_cost: 5,
         });
-    let client = fake
-        .client_builder()
-        .meter_provider(&meters.provider)
-        .retry(retry)
-        .build()
-        .unwrap();
+    let client = client.retry(retry).build().unwrap();
     client.send_message(&sms(&app, "+15550001")).await.unwrap();
     fake.inject("Messages_SendMessage", Fault::status(503).times(2));
     let e = client
@@ -445,17 +432,8 @@ async fn retries_stopped_by_the_budget_or_the_deadline_are_counted() {
 #[tokio::test]
 async fn a_bulk_send_through_the_fakes_limit_records_its_429s_pace_and_window() {
     let meters = Meters::new();
-    let fake = Fake::builder()
-        .rate_limit(Some(400.0))
-        .start()
-        .await
-        .unwrap();
-    let app = fake.create_app("bulk", &[ConversationChannel::Sms]);
-    let client = fake
-        .client_builder()
-        .meter_provider(&meters.provider)
-        .build()
-        .unwrap();
+    let (fake, app, client) = meters.fake(Some(400.0)).await;
+    let client = client.build().unwrap();
     let n = 400;
     let requests = (0..n).map(|i| sms(&app, &format!("+1555{i:07}")));
     let mut outcomes = std::pin::pin!(client.send_all(requests, 64));
