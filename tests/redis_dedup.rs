@@ -71,6 +71,13 @@ fn store(redis_url: &str, lease: Duration) -> RedisDedup {
 }
 
 /// A replica whose handler records what it is given after `gate` lets it (if any).
+/// A lease long enough never to run out during a test (the dying-replica test sets its own).
+const LEASE: Duration = Duration::from_secs(30);
+/// Acknowledged once handled, with time to spare.
+const HANDLED: Ack = Ack::Handled {
+    within: Duration::from_secs(10),
+};
+
 async fn replica(
     name: &'static str,
     redis_url: &str,
@@ -142,9 +149,8 @@ async fn copies_of_one_callback_on_two_replicas_are_handed_over_once() {
         return;
     };
     let handed = Handed::default();
-    let lease = Duration::from_secs(30);
-    let a = replica("a", &server.url(), lease, Ack::Accepted, &handed, None).await;
-    let b = replica("b", &server.url(), lease, Ack::Accepted, &handed, None).await;
+    let a = replica("a", &server.url(), LEASE, Ack::Accepted, &handed, None).await;
+    let b = replica("b", &server.url(), LEASE, Ack::Accepted, &handed, None).await;
 
     // One callback, then its redelivery to the other replica.
     let body = inbound("app", "m-first", "c1", "first");
@@ -190,12 +196,16 @@ async fn a_copy_is_answered_503_while_another_replica_handles_it_then_200() {
     };
     let handed = Handed::default();
     let gate = Arc::new(Semaphore::new(0));
-    let ack = Ack::Handled {
-        within: Duration::from_secs(10),
-    };
-    let lease = Duration::from_secs(30);
-    let a = replica("a", &server.url(), lease, ack, &handed, Some(gate.clone())).await;
-    let b = replica("b", &server.url(), lease, ack, &handed, None).await;
+    let a = replica(
+        "a",
+        &server.url(),
+        LEASE,
+        HANDLED,
+        &handed,
+        Some(gate.clone()),
+    )
+    .await;
+    let b = replica("b", &server.url(), LEASE, HANDLED, &handed, None).await;
 
     let body = inbound("app", "m-slow", "c1", "slow");
     let first = {
@@ -260,9 +270,8 @@ async fn redis_restarted_in_the_middle_means_503s_and_no_callback_lost_or_double
         return;
     };
     let handed = Handed::default();
-    let lease = Duration::from_secs(30);
-    let a = replica("a", &server.url(), lease, Ack::Accepted, &handed, None).await;
-    let b = replica("b", &server.url(), lease, Ack::Accepted, &handed, None).await;
+    let a = replica("a", &server.url(), LEASE, Ack::Accepted, &handed, None).await;
+    let b = replica("b", &server.url(), LEASE, Ack::Accepted, &handed, None).await;
 
     let before = inbound("app", "m-before", "c1", "before");
     let during = inbound("app", "m-during", "c1", "during");
@@ -305,11 +314,15 @@ async fn every_key_lives_under_the_prefix_with_a_ttl() {
     };
     let handed = Handed::default();
     let gate = Arc::new(Semaphore::new(0));
-    let ack = Ack::Handled {
-        within: Duration::from_secs(10),
-    };
-    let lease = Duration::from_secs(30);
-    let a = replica("a", &server.url(), lease, ack, &handed, Some(gate.clone())).await;
+    let a = replica(
+        "a",
+        &server.url(),
+        LEASE,
+        HANDLED,
+        &handed,
+        Some(gate.clone()),
+    )
+    .await;
     let done = inbound("app", "m-done", "c1", "done");
     let busy = inbound("app", "m-busy", "c1", "busy");
     gate.add_permits(1);
