@@ -83,6 +83,20 @@ fn client_for(url: &str) -> sinch_conversation::ClientBuilder {
         .credentials(Credentials::basic("k", "s"))
 }
 
+/// Every send of a bulk send succeeded (else: how many failed, and the first error).
+fn assert_all_sent(outcomes: &[sinch_conversation::BulkOutcome]) {
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
+}
+
 #[tokio::test]
 async fn two_hundred_sends_each_refused_once_are_all_delivered() {
     let url = refuse_each_once().await;
@@ -98,16 +112,7 @@ async fn two_hundred_sends_each_refused_once_are_all_delivered() {
         .build()
         .unwrap();
     let outcomes: Vec<_> = client.send_all(requests("app", 200), 200).collect().await;
-    let failed: Vec<_> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().err())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed, e.g. {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_sent(&outcomes);
     assert_eq!(outcomes.len(), 200);
 }
 
@@ -143,16 +148,7 @@ async fn a_slot_guessed_past_the_deadline_does_not_end_the_call_the_request_goes
         .expect("the 429 is waited out");
     let started = Instant::now();
     let outcomes: Vec<_> = client.send_all(requests("app", 50), 50).collect().await;
-    let failed: Vec<_> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().err())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    assert_all_sent(&outcomes);
     assert!(
         started.elapsed() < Duration::from_millis(2500),
         "{:?}",
@@ -342,7 +338,7 @@ async fn a_bulk_send_starts_with_a_few_in_flight_and_grows_to_its_concurrency() 
     let (url, seen) = slow_counting_server().await;
     let client = client_for(&url).build().unwrap();
     let outcomes: Vec<_> = client.send_all(requests("app", 400), 64).collect().await;
-    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    assert_all_sent(&outcomes);
     let seen = seen.lock().unwrap();
     // The first wave: two requests, then one more per four answers (by the sixteenth request
     // at least twelve answers are in, so at most five in flight).
