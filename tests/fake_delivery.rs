@@ -24,12 +24,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// A fake on a manual clock with a fast queue, its client, and a verifying receiver.
 async fn manual() -> (Fake, Client, Receiver) {
-    let fake = Fake::builder()
-        .manual_clock(true)
-        .queue_rate(1000.0)
-        .start()
-        .await
-        .unwrap();
+    let fake = manual_fast().await;
     let client = fake.client();
     let receiver = Receiver::start(SECRET).await;
     (fake, client, receiver)

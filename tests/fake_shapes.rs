@@ -19,12 +19,7 @@ const WAIT: Duration = Duration::from_secs(10);
 const TO: &str = "+12065550100";
 
 async fn manual() -> (Fake, Raw, Receiver) {
-    let fake = Fake::builder()
-        .manual_clock(true)
-        .queue_rate(1000.0)
-        .start()
-        .await
-        .unwrap();
+    let fake = manual_fast().await;
     let raw = Raw::new(&fake).await;
     let receiver = Receiver::start(SECRET).await;
     (fake, raw, receiver)

@@ -35,6 +35,17 @@ pub const TRIGGERS: [&str; 19] = [
     "UNSUPPORTED",
 ];
 
+/// A fake on a manual clock whose app queues hand over 1,000 messages a second (a test
+/// advances the clock instead of waiting out the documented 20 a second).
+pub async fn manual_fast() -> Fake {
+    Fake::builder()
+        .manual_clock(true)
+        .queue_rate(1000.0)
+        .start()
+        .await
+        .unwrap()
+}
+
 /// A fake whose project limit is `rate` requests/s (429 beyond it), with no limit on the queue,
 /// recording every request, and an SMS app on it.
 pub async fn limited(rate: f64) -> (Fake, String) {
